@@ -1,0 +1,112 @@
+// The annotation contract (DESIGN.md "Annotations"): names, defaults and parsing live here only.
+import { parseDuration } from './duration.ts';
+
+export const PREFIX = 'lull.dev/';
+
+/** Set by users on a Deployment. */
+export const ENABLED = 'lull.dev/enabled';
+export const IDLE_AFTER = 'lull.dev/idle-after';
+export const WAKE_REPLICAS = 'lull.dev/wake-replicas';
+export const HOLD_TIMEOUT = 'lull.dev/hold-timeout';
+export const MAX_HELD = 'lull.dev/max-held';
+
+/** Namespace label that opts every Deployment in. */
+export const INJECT_LABEL = 'lull.dev/inject';
+export const INJECT_LABEL_VALUE = 'enabled';
+
+/** Written by Lull, never by users. */
+export const STATE = 'lull.dev/state';
+export const REPLICAS_BEFORE_SLEEP = 'lull.dev/replicas-before-sleep';
+export const SLEPT_AT = 'lull.dev/slept-at';
+export const INJECTED = 'lull.dev/injected';
+export const INTERCEPTOR_PORTS = 'lull.dev/interceptor-ports';
+
+export const LULL_OWNED = [STATE, REPLICAS_BEFORE_SLEEP, SLEPT_AT, INJECTED, INTERCEPTOR_PORTS] as const;
+
+export type AppState = 'awake' | 'sleeping' | 'waking';
+export const APP_STATES: readonly AppState[] = ['awake', 'sleeping', 'waking'];
+
+/** Namespace Lull runs in; never touched by the webhook. */
+export const SYSTEM_NAMESPACE = 'lull-system';
+export const EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', SYSTEM_NAMESPACE];
+
+export interface AppSettings {
+  idleAfterMs: number;
+  wakeReplicas: number;
+  holdTimeoutMs: number;
+  maxHeld: number;
+}
+
+export const DEFAULTS: AppSettings = {
+  idleAfterMs: 15 * 60_000,
+  wakeReplicas: 1,
+  holdTimeoutMs: 2 * 60_000,
+  maxHeld: 1000,
+};
+
+/** A problem with one annotation, phrased for the user: which key, which value, what is allowed. */
+export interface AnnotationProblem {
+  key: string;
+  value: string;
+  allowed: string;
+}
+
+interface Rule<T> {
+  key: string;
+  allowed: string;
+  parse: (value: string) => T | undefined;
+}
+
+const DAY_MS = 24 * 3_600_000;
+
+function durationBetween(minMs: number, maxMs: number) {
+  return (value: string): number | undefined => {
+    const ms = parseDuration(value);
+    return ms !== undefined && ms >= minMs && ms <= maxMs ? ms : undefined;
+  };
+}
+
+function integerBetween(min: number, max: number) {
+  return (value: string): number | undefined => {
+    if (!/^\d+$/.test(value)) return undefined;
+    const n = Number(value);
+    return n >= min && n <= max ? n : undefined;
+  };
+}
+
+const RULES = {
+  enabled: { key: ENABLED, allowed: '"true" or "false"', parse: (v: string) => (v === 'true' ? true : v === 'false' ? false : undefined) },
+  idleAfterMs: { key: IDLE_AFTER, allowed: 'a duration such as 90s, 15m or 1h30m, from 1s to 30 days', parse: durationBetween(1000, 30 * DAY_MS) },
+  wakeReplicas: { key: WAKE_REPLICAS, allowed: 'a whole number from 1 to 1000', parse: integerBetween(1, 1000) },
+  holdTimeoutMs: { key: HOLD_TIMEOUT, allowed: 'a duration such as 30s or 2m, from 1s to 1h', parse: durationBetween(1000, 3_600_000) },
+  maxHeld: { key: MAX_HELD, allowed: 'a whole number from 1 to 100000', parse: integerBetween(1, 100_000) },
+} satisfies Record<string, Rule<unknown>>;
+
+export interface ParsedAnnotations {
+  enabled: boolean | undefined;
+  settings: AppSettings;
+  problems: AnnotationProblem[];
+}
+
+/** Reads the user annotations of a Deployment: defaults where absent, a problem for each bad value. */
+export function parseAnnotations(annotations: Record<string, string> | undefined, defaults: AppSettings = DEFAULTS): ParsedAnnotations {
+  const problems: AnnotationProblem[] = [];
+  function read<T>(rule: Rule<T>, fallback: T): T {
+    const value = annotations?.[rule.key];
+    if (value === undefined) return fallback;
+    const parsed = rule.parse(value);
+    if (parsed === undefined) {
+      problems.push({ key: rule.key, value, allowed: rule.allowed });
+      return fallback;
+    }
+    return parsed;
+  }
+  const enabled = read<boolean | undefined>(RULES.enabled, undefined);
+  const settings: AppSettings = {
+    idleAfterMs: read(RULES.idleAfterMs, defaults.idleAfterMs),
+    wakeReplicas: read(RULES.wakeReplicas, defaults.wakeReplicas),
+    holdTimeoutMs: read(RULES.holdTimeoutMs, defaults.holdTimeoutMs),
+    maxHeld: read(RULES.maxHeld, defaults.maxHeld),
+  };
+  return { enabled, settings, problems };
+}

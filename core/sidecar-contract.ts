@@ -1,0 +1,45 @@
+// How the webhook configures the sidecar and how other parts reach it (DESIGN.md "Routing").
+
+/** Environment variables the webhook sets on the sidecar container. */
+export const SIDECAR_ENV = {
+  /** Fronted ports, "listen=app" pairs separated by commas, e.g. "9931=8080,9932=9090". */
+  ports: 'LULL_PORTS',
+  /** Admin HTTP port: activity, readiness, drain, metrics. */
+  adminPort: 'LULL_ADMIN_PORT',
+  /** JSON of the app container's own readiness probe (a Kubernetes Probe), when it has one. */
+  appReadiness: 'LULL_APP_READINESS',
+  /** Quiet period the drain waits for (Go-style duration). */
+  drainQuiet: 'LULL_DRAIN_QUIET',
+  /** Longest a drain may take (Go-style duration). */
+  drainMax: 'LULL_DRAIN_MAX',
+} as const;
+
+export const SIDECAR_CONTAINER_NAME = 'lull-sidecar';
+export const SIDECAR_ADMIN_PORT = 9930;
+/** Fronting ports are allocated upwards from here, skipping any port the pod already uses. */
+export const SIDECAR_FIRST_PROXY_PORT = 9931;
+export const SIDECAR_DRAIN_QUIET_MS = 2000;
+export const SIDECAR_DRAIN_MAX_MS = 30_000;
+
+/** Admin endpoints. */
+export const SIDECAR_PATHS = {
+  activity: '/lull/activity',
+  ready: '/lull/ready',
+  waitReady: '/lull/wait-ready',
+  drain: '/lull/drain',
+  metrics: '/metrics',
+  healthz: '/healthz',
+} as const;
+
+/** What GET /lull/activity answers. Times are epoch milliseconds. */
+export interface ActivitySnapshot {
+  /** Last time a request or a connection's bytes arrived; 0 when nothing has arrived yet. */
+  lastActivityAt: number;
+  /** Requests (HTTP) plus connections (layer 4) in flight now. */
+  inFlight: number;
+  requestsTotal: number;
+  connectionsTotal: number;
+  ready: boolean;
+  startedAt: number;
+  now: number;
+}

@@ -1,0 +1,20 @@
+/** What the cluster hands the process kubelet (as JSON, path given by `--config`). */
+export interface KubeletConfig {
+  nodeName: string;
+  /** Kubeconfig with the node's identity (CN=system:node:<name>, O=system:nodes). */
+  kubeconfig: string;
+  podCIDR: string;
+  gateway: string;
+  bridge: string;
+  netnsPrefix: string;
+  vethPrefix: string;
+  /** Per-pod working files (volumes, service-account tokens). */
+  stateDir: string;
+  /** Container logs: <logDir>/<namespace>_<pod>/<container>.log */
+  logDir: string;
+  kubernetesServiceIP: string;
+  kubernetesVersion: string;
+  repoRoot: string;
+  /** Node 24 binary: runs the Lull image's entrypoint. */
+  nodeBinary: string;
+}

@@ -1,0 +1,56 @@
+// Where the local cluster lives: addresses, names, ports and files. Every part of test/cluster reads
+// these, so a leftover from a crash can always be found and removed by name.
+import { resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface ClusterLayout {
+  /** Everything the cluster writes: certificates, kubeconfigs, data, logs, pids. */
+  stateDir: string;
+  nodeName: string;
+  bridge: string;
+  /** Pod addresses; routed only to the bridge. */
+  podCIDR: string;
+  /** The bridge's own address: the node's InternalIP and the apiserver's address. */
+  gateway: string;
+  /** ClusterIPs; routed only to the bridge so nothing leaves the machine when no rule matches. */
+  serviceCIDR: string;
+  kubernetesServiceIP: string;
+  netnsPrefix: string;
+  vethPrefix: string;
+  apiserverPort: number;
+  etcdClientPort: number;
+  etcdPeerPort: number;
+}
+
+export function clusterLayout(env: NodeJS.ProcessEnv = process.env): ClusterLayout {
+  return {
+    stateDir: resolve(env.LULL_CLUSTER_DIR ?? resolve(REPO_ROOT, '.lull/cluster')),
+    nodeName: 'lull-node',
+    bridge: 'lull0',
+    podCIDR: '10.213.0.0/24',
+    gateway: '10.213.0.1',
+    serviceCIDR: '10.214.0.0/24',
+    kubernetesServiceIP: '10.214.0.1',
+    netnsPrefix: 'lull-',
+    vethPrefix: 'lullv',
+    apiserverPort: 6443,
+    etcdClientPort: 23790,
+    etcdPeerPort: 23800,
+  };
+}
+
+/** Files inside the state directory that other code (CLI, tests, kubelet) needs to find. */
+export function clusterFiles(layout: ClusterLayout) {
+  const at = (...parts: string[]) => resolve(layout.stateDir, ...parts);
+  return {
+    adminKubeconfig: at('kubeconfig'),
+    pki: at('pki'),
+    etcdData: at('etcd'),
+    logs: at('logs'),
+    podLogs: at('logs', 'pods'),
+    pids: at('pids'),
+    kubeletDir: at('kubelet'),
+    kubeletConfig: at('kubelet', 'config.json'),
+  };
+}
