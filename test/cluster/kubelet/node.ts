@@ -2,6 +2,7 @@
 // never marks the node NotReady.
 import { cpus, totalmem, release } from 'node:os';
 import type { CoordinationV1Api, CoreV1Api, V1Node, V1NodeCondition } from '@kubernetes/client-node';
+import { microTime } from '../../../core/micro-time.ts';
 import type { KubeletConfig } from './config.ts';
 
 const LEASE_SECONDS = 40;
@@ -86,7 +87,7 @@ export class NodeHeartbeat {
   private async renewLease(): Promise<void> {
     const name = this.config.nodeName;
     const namespace = 'kube-node-lease';
-    const spec = { holderIdentity: name, leaseDurationSeconds: LEASE_SECONDS, renewTime: new Date() };
+    const spec = { holderIdentity: name, leaseDurationSeconds: LEASE_SECONDS, renewTime: microTime() };
     try {
       const lease = await this.coordination.readNamespacedLease({ name, namespace });
       lease.spec = { ...lease.spec, ...spec };
