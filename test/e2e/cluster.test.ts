@@ -150,6 +150,23 @@ describe('the local cluster', () => {
     expect((await podLog('stopper', 'app')).trim().split('\n')).toEqual(['hook /prestop', 'sigterm']);
   });
 
+  it('gives pods a service-account token that in-cluster clients use to reach the apiserver', async () => {
+    const client = `
+      import('@kubernetes/client-node').then(async ({ KubeConfig, CoreV1Api }) => {
+        const kc = new KubeConfig();
+        kc.loadFromCluster();
+        const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: process.env.NS });
+        console.log('listed ' + pods.items.length);
+      }).catch((err) => { console.log('failed ' + (err.code ?? err.message)); process.exit(1); });`;
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'in-cluster' }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'node', command: ['node', '-e', client], env: [{ name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }] }] } } });
+    const phase = await waitFor('the in-cluster client to finish', async () => {
+      const p = (await core.readNamespacedPod({ name: 'in-cluster', namespace: ns })).status?.phase;
+      return (p === 'Succeeded' || p === 'Failed') && p;
+    });
+    // The default ServiceAccount has no RBAC to list pods: a 403 proves the token was sent and checked.
+    expect({ phase, log: (await podLog('in-cluster', 'c')).trim() }).toEqual({ phase: 'Failed', log: 'failed 403' });
+  });
+
   it('finishes deleting a namespace', async () => {
     const doomed = await createNamespace(core, 'doomed');
     await apps.createNamespacedDeployment({ namespace: doomed, body: deployment('web', 1, [serverContainer]) });
