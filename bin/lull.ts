@@ -2,6 +2,10 @@
 // One binary, one subcommand per part: each part's main.ts exports `main(argv)`.
 const commands: Record<string, { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }> }> = {
   cluster: { summary: 'run the local control plane (up|down|status|logs)', load: () => import('../test/cluster/cli.ts') },
+  sidecar: { summary: 'front an app in its pod: forward, record activity, probe, drain', load: () => import('../sidecar/main.ts') },
+  webhook: { summary: 'admission webhook: inject the sidecar, route Services, validate annotations', load: () => import('../webhook/main.ts') },
+  reconciler: { summary: 'one leader: onboard apps, put idle ones to sleep, route them to the interceptor', load: () => import('../reconciler/main.ts') },
+  interceptor: { summary: 'hold connections for sleeping apps, wake them, forward once ready', load: () => import('../interceptor/main.ts') },
 };
 
 function usage(): string {

@@ -28,10 +28,32 @@ function define(code: string, message: string, status = 500): ErrorDef {
 export const errors = {
   invalidAnnotation: define('LULL_INVALID_ANNOTATION', 'annotation %s has value %j: %s', 422),
   lullOwnedAnnotation: define('LULL_OWNED_ANNOTATION', 'annotation %s is written by Lull only; remove it from your change', 403),
+  malformedAdmissionReview: define('LULL_MALFORMED_ADMISSION_REVIEW', 'not an admission.k8s.io/v1 AdmissionReview request: %s', 400),
+  webhookCertificate: define('LULL_WEBHOOK_CERTIFICATE', 'cannot keep the webhook certificate in Secret %s: %s', 500),
+  webhookCaBundle: define('LULL_WEBHOOK_CA_BUNDLE', 'cannot write the caBundle into %s %s: %s', 500),
+  kubeRequest: define('LULL_KUBE_REQUEST', '%s %s answered %d: %s', 502),
   invalidConfig: define('LULL_INVALID_CONFIG', 'setting %s has value %j: %s', 400),
   appNotReady: define('LULL_APP_NOT_READY', 'the app is not accepting connections on port %d', 502),
+  appClosedEarly: define('LULL_APP_CLOSED', 'the app on port %d closed the connection before answering', 502),
+  malformedRequest: define('LULL_MALFORMED_REQUEST', 'the request is not valid HTTP/1.1: %s', 400),
+  headTooLarge: define('LULL_HEAD_TOO_LARGE', 'the request head is larger than %d bytes', 431),
   clusterPrerequisite: define('LULL_CLUSTER_PREREQUISITE', 'the local cluster needs %s: %s', 1),
   clusterNotRunning: define('LULL_CLUSTER_NOT_RUNNING', 'the local cluster is not running (no %s); start it with `npm run cluster -- up`', 1),
+  clusterRouteConflict: define('LULL_CLUSTER_ROUTE_CONFLICT', 'the local cluster ranges %s overlap routes already on this host (%s); remove those or change test/cluster/layout.ts', 1),
+  clusterComponentFailed: define('LULL_CLUSTER_COMPONENT_FAILED', '%s did not become ready: %s; its log: %s', 1),
+  clusterLogNotFound: define('LULL_CLUSTER_LOG_NOT_FOUND', 'no log for %s: %s', 1),
+  clusterBusy: define('LULL_CLUSTER_BUSY', 'another `lull cluster` command (pid %d) is working on %s; wait for it to finish', 1),
+  clusterInUse: define('LULL_CLUSTER_IN_USE', 'the cluster network (bridge %s) is in use by the cluster in %s; stop that one first: LULL_CLUSTER_DIR=%s npm run cluster -- down', 1),
+  clusterPortInUse: define('LULL_CLUSTER_PORT_IN_USE', 'ports the cluster needs are in use by other processes (%s); `ss -ltnp` shows which', 1),
+  // The interceptor's answers to held connections (503 with Retry-After for HTTP/1.x, a close otherwise).
+  holdTimeout: define('LULL_HOLD_TIMEOUT', '%s did not become ready within %s (lull.dev/hold-timeout)', 503),
+  tooManyHeld: define('LULL_MAX_HELD', '%s already has %d connections held while it wakes (lull.dev/max-held)', 503),
+  interceptorFull: define('LULL_INTERCEPTOR_FULL', 'this interceptor already holds %d connections, its limit', 503),
+  wakeFailed: define('LULL_WAKE_FAILED', '%s cannot come up: %s', 503),
+  interceptorStopping: define('LULL_INTERCEPTOR_STOPPING', 'the interceptor is shutting down before %s became ready', 503),
+  // The reconciler's (Event messages and logs).
+  interceptorPortsExhausted: define('LULL_INTERCEPTOR_PORTS_EXHAUSTED', 'no interceptor port is free for Service %s: all of %d-%d are allocated', 507),
+  sleepAborted: define('LULL_SLEEP_ABORTED', '%s was not put to sleep: %s', 409),
 } as const;
 
 export function lullError(def: ErrorDef, ...args: unknown[]): LullError {

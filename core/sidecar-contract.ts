@@ -15,11 +15,25 @@ export const SIDECAR_ENV = {
 } as const;
 
 export const SIDECAR_CONTAINER_NAME = 'lull-sidecar';
+/** The one Lull image; the sidecar is `lull sidecar` from it, tagged with the Lull version. */
+export const LULL_IMAGE_REPOSITORY = 'ghcr.io/lull-dev/lull';
+export const SIDECAR_ARGS: readonly string[] = ['sidecar'];
 export const SIDECAR_ADMIN_PORT = 9930;
+/** Name of the admin port on the sidecar container: how other parts find it when 9930 was taken. */
+export const SIDECAR_ADMIN_PORT_NAME = 'lull-admin';
 /** Fronting ports are allocated upwards from here, skipping any port the pod already uses. */
 export const SIDECAR_FIRST_PROXY_PORT = 9931;
 export const SIDECAR_DRAIN_QUIET_MS = 2000;
 export const SIDECAR_DRAIN_MAX_MS = 30_000;
+
+/**
+ * Name of the sidecar's container port that fronts app port `appPort` ("lull-8080"). Services are
+ * pointed at this name, so each pod resolves it to its own sidecar port and pods without the
+ * sidecar are simply not endpoints for it.
+ */
+export function sidecarPortName(appPort: number): string {
+  return `lull-${appPort}`;
+}
 
 /** Admin endpoints. */
 export const SIDECAR_PATHS = {
@@ -37,9 +51,17 @@ export interface ActivitySnapshot {
   lastActivityAt: number;
   /** Requests (HTTP) plus connections (layer 4) in flight now. */
   inFlight: number;
+  /** HTTP requests awaiting their response; an upgraded request (WebSocket) stays in flight until it closes. */
+  requestsInFlight: number;
+  /** Layer-4 connections open now (h2c, gRPC, TLS, other TCP): open is not busy, their bytes move lastActivityAt. */
+  connectionsInFlight: number;
+  /** HTTP requests, kubelet probes excepted. */
   requestsTotal: number;
+  /** Layer-4 connections (anything that is not HTTP/1.x). */
   connectionsTotal: number;
   ready: boolean;
+  /** A drain has started: the pod is stopping, and HTTP responses carry `Connection: close`. */
+  draining: boolean;
   startedAt: number;
   now: number;
 }

@@ -37,7 +37,9 @@ export async function main(argv: string[]): Promise<number> {
     prefixLength: parseCIDR(config.podCIDR).prefix,
   };
 
+  let failures = 0;
   const seen = (pod: V1Pod) => {
+    failures = 0;
     const uid = pod.metadata!.uid!;
     const phase = pod.status?.phase;
     let worker = workers.get(uid);
@@ -70,7 +72,14 @@ export async function main(argv: string[]): Promise<number> {
     const worker = workers.get(pod.metadata!.uid!);
     if (worker) void worker.terminate(0).finally(() => workers.delete(pod.metadata!.uid!));
   });
-  informer.on('error', (err) => log.warn({ err }, 'pod watch failed; resuming'));
+  // client-node's ListWatch gives up after an error that is not a 410 (say, the apiserver restarting): start it again.
+  let stopping = false;
+  informer.on('error', (err) => {
+    if (stopping) return;
+    const delay = Math.min(5000, 200 * 2 ** failures++);
+    log.warn({ err: (err as Error).message, retryMs: delay }, 'pod watch failed; resuming');
+    setTimeout(() => void informer.start().catch(() => undefined), delay);
+  });
   await informer.start();
   log.info('watching pods');
 
@@ -81,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   log.info({ pods: workers.size }, 'stopping all pods');
   heartbeat.stop();
+  stopping = true;
   await informer.stop();
   await Promise.all([...workers.values()].map((w) => w.terminate(SHUTDOWN_GRACE_MS)));
   await removeMountPoints(createdMountPoints);

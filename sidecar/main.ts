@@ -1,0 +1,48 @@
+// `lull sidecar`: reads the webhook's environment, serves, and on SIGTERM drains before exiting.
+import { LullError } from '../core/errors.ts';
+import { createLogger } from '../core/log.ts';
+import { SIDECAR_ENV } from '../core/sidecar-contract.ts';
+import { parseSidecarConfig } from './config.ts';
+import { startSidecar } from './sidecar.ts';
+
+const USAGE = `usage: lull sidecar
+
+Fronts the app's ports in its pod; configured by environment variables (the webhook sets them):
+  ${SIDECAR_ENV.ports}           listen=app port pairs, e.g. 9931=8080,9932=9090 (required)
+  ${SIDECAR_ENV.adminPort}      admin port: /lull/activity, /lull/ready, /lull/wait-ready, /lull/drain, /metrics, /healthz
+  ${SIDECAR_ENV.appReadiness}  JSON of the app container's readiness probe (optional)
+  ${SIDECAR_ENV.drainQuiet}     quiet period a drain waits for (default 2s)
+  ${SIDECAR_ENV.drainMax}       longest a drain waits (default 30s)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (argv.length > 0) {
+    process.stderr.write(`lull sidecar: unexpected arguments ${JSON.stringify(argv)}\n\n${USAGE}`);
+    return 2;
+  }
+  const log = createLogger('sidecar');
+  let config;
+  try {
+    config = parseSidecarConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof LullError)) throw err;
+    log.error({ code: err.code }, err.message);
+    return 2;
+  }
+  const sidecar = await startSidecar(config);
+  log.info({ ports: sidecar.ports, adminPort: sidecar.adminPort, readiness: config.readiness }, 'sidecar serving');
+  sidecar.readiness.onChange((ready) => log.info({ ready }, ready ? 'app ready' : 'app not ready'));
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal }, 'draining before exit');
+  const result = await sidecar.shutdown();
+  log.info(result, 'drained; exiting');
+  return 0;
+}

@@ -1,0 +1,99 @@
+// Prometheus metrics of one sidecar, in its own registry so several can run in one process (tests).
+// Gauges and byte totals are read when scraped; the hot path only counts requests and durations.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Activity } from './activity.ts';
+import type { ClientSockets } from './clients.ts';
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+export interface SidecarMetrics {
+  registry: Registry;
+  /** One exchange finished (or switched protocols): its status and seconds from request to end. */
+  observe(status: number, seconds: number): void;
+  connection(protocol: 'http1' | 'tcp'): void;
+}
+
+export function createMetrics(activity: Activity, clients: ClientSockets, isReady: () => boolean): SidecarMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'lull_sidecar_requests_total',
+    help: 'HTTP requests forwarded to the app, by response status class',
+    labelNames: ['status_class'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'lull_sidecar_request_duration_seconds',
+    help: 'Time from a request arriving to its response ending (to 101 for upgrades)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const connections = new Counter({
+    name: 'lull_sidecar_connections_total',
+    help: 'Client connections, by protocol seen (http1, or tcp for anything passed through at layer 4)',
+    labelNames: ['protocol'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'lull_sidecar_requests_in_flight',
+    help: 'HTTP requests awaiting their response (upgraded ones until they close)',
+    registers: [registry],
+    collect() {
+      this.set(activity.requestsInFlight);
+    },
+  });
+  new Gauge({
+    name: 'lull_sidecar_connections_in_flight',
+    help: 'Layer-4 connections open',
+    registers: [registry],
+    collect() {
+      this.set(activity.connectionsInFlight);
+    },
+  });
+  new Counter({
+    name: 'lull_sidecar_received_bytes_total',
+    help: 'Bytes received from clients',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(clients.bytesReceived());
+    },
+  });
+  new Counter({
+    name: 'lull_sidecar_sent_bytes_total',
+    help: 'Bytes sent to clients',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(clients.bytesSent());
+    },
+  });
+  new Gauge({
+    name: 'lull_sidecar_last_activity_timestamp_seconds',
+    help: 'When a request or client bytes last arrived (0: never)',
+    registers: [registry],
+    collect() {
+      this.set(activity.lastActivityAt / 1000);
+    },
+  });
+  new Gauge({
+    name: 'lull_sidecar_app_ready',
+    help: '1 while the app accepts connections (or passes its own readiness probe)',
+    registers: [registry],
+    collect() {
+      this.set(isReady() ? 1 : 0);
+    },
+  });
+  const classLabels = STATUS_CLASSES.map((c) => ({ status_class: c }));
+  return {
+    registry,
+    observe(status, seconds) {
+      const labels = classLabels[Math.floor(status / 100) - 1];
+      if (labels !== undefined) requests.inc(labels);
+      duration.observe(seconds);
+    },
+    connection(protocol) {
+      connections.inc({ protocol });
+    },
+  };
+}
