@@ -20,8 +20,23 @@ export const REPLICAS_BEFORE_SLEEP = 'lull.dev/replicas-before-sleep';
 export const SLEPT_AT = 'lull.dev/slept-at';
 export const INJECTED = 'lull.dev/injected';
 export const INTERCEPTOR_PORTS = 'lull.dev/interceptor-ports';
+/** On a Deployment: the terminationGracePeriodSeconds the webhook replaced, JSON {"was":30,"set":40} (was null: unset). */
+export const ORIGINAL_GRACE_PERIOD = 'lull.dev/original-grace-period';
+/** On a Service: targetPorts the webhook rewrote to the sidecar, JSON {"<service port>": <original targetPort>}. */
+export const ORIGINAL_TARGET_PORTS = 'lull.dev/original-target-ports';
+/** The no-op touch the reconciler writes to re-submit a Deployment or Service through the webhook. */
+export const TOUCHED_AT = 'lull.dev/touched-at';
 
-export const LULL_OWNED = [STATE, REPLICAS_BEFORE_SLEEP, SLEPT_AT, INJECTED, INTERCEPTOR_PORTS] as const;
+export const LULL_OWNED = [
+  STATE,
+  REPLICAS_BEFORE_SLEEP,
+  SLEPT_AT,
+  INJECTED,
+  INTERCEPTOR_PORTS,
+  ORIGINAL_GRACE_PERIOD,
+  ORIGINAL_TARGET_PORTS,
+  TOUCHED_AT,
+] as const;
 
 export type AppState = 'awake' | 'sleeping' | 'waking';
 export const APP_STATES: readonly AppState[] = ['awake', 'sleeping', 'waking'];

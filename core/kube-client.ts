@@ -1,0 +1,91 @@
+// A small JSON client for the Kubernetes API: plain objects in and out, one connection pool, the
+// credentials (including rotating service-account tokens) of a KubeConfig.
+import { KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+import { errors, LullError } from './errors.ts';
+
+export class KubeApiError extends LullError {
+  readonly statusCode: number;
+  readonly reason: string;
+  constructor(method: string, path: string, statusCode: number, reason: string, message: string) {
+    super(errors.kubeRequest, [method, path, statusCode, message]);
+    this.statusCode = statusCode;
+    this.reason = reason;
+  }
+}
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export const PATCH = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+} as const;
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Defaults to application/json; patches name their kind (PATCH.merge, PATCH.json). */
+  contentType?: string;
+  query?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+export interface KubeClient {
+  readonly config: KubeConfig;
+  request<T>(method: Method, path: string, options?: RequestOptions): Promise<T>;
+}
+
+/**
+ * `file` first; then, inside a pod with no KUBECONFIG, the service account; then the usual defaults
+ * (KUBECONFIG, ~/.kube/config).
+ */
+export function loadKubeConfig(file?: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else if (env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export function kubeClient(kc: KubeConfig): KubeClient {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('the kubeconfig names no current cluster');
+  // The KubeConfig builds a new agent per request; one shared pool keeps TLS connections alive.
+  let dispatcher: Dispatcher | undefined;
+  return {
+    config: kc,
+    async request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+      const url = new URL(server + path);
+      for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+      const ctx = new RequestContext(url.toString(), method);
+      await kc.applySecurityAuthentication(ctx);
+      dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
+      const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+      if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+      const response = await fetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        ...(dispatcher ? { dispatcher } : {}),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      if (!response.ok) {
+        const status = (json ?? {}) as { reason?: string; message?: string };
+        throw new KubeApiError(method, path, response.status, status.reason ?? '', status.message ?? text.slice(0, 200));
+      }
+      return json as T;
+    },
+  };
+}
+
+/** True when `err` is an API answer with one of these HTTP statuses. */
+export function isStatus(err: unknown, ...codes: number[]): boolean {
+  return err instanceof KubeApiError && codes.includes(err.statusCode);
+}

@@ -1,0 +1,17 @@
+// Validation of the user annotations a request sets or changes.
+import { ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
+
+const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD];
+
+/**
+ * Pure. Only values that differ from the stored object are judged, so a value that predates the
+ * webhook never blocks unrelated updates (the deployment controller's, for one).
+ */
+export function annotationProblems(annotations: Record<string, string> | undefined, old: Record<string, string> | undefined): AnnotationProblem[] {
+  const changed: Record<string, string> = {};
+  for (const key of USER_KEYS) {
+    const value = annotations?.[key];
+    if (value !== undefined && value !== old?.[key]) changed[key] = value;
+  }
+  return parseAnnotations(changed).problems;
+}

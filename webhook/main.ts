@@ -1,0 +1,125 @@
+// `lull webhook`: wires configuration, informers, TLS and the server together.
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { V1Deployment, V1Namespace } from '@kubernetes/client-node';
+import { EXCLUDED_NAMESPACES } from '../core/annotations.ts';
+import { LullError } from '../core/errors.ts';
+import { createLogger } from '../core/log.ts';
+import type { AdmissionContext } from './admission-context.ts';
+import { backendOf } from './backends.ts';
+import { writeCaBundle, type WebhookConfigKind } from './ca-bundle.ts';
+import { certRotation } from './cert-rotation.ts';
+import { ensureTls, secretApi } from './cert-store.ts';
+import { parseConfig, USAGE, type WebhookConfig } from './config.ts';
+import { informer, kubeWatch } from './informer.ts';
+import { kubeClient, loadKubeConfig } from '../core/kube-client.ts';
+import { createMetrics } from './metrics.ts';
+import { buildServer, type WebhookServer } from './server.ts';
+
+const SYNC_WAIT_MS = 10_000;
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let config: WebhookConfig;
+  try {
+    config = parseConfig(argv);
+  } catch (err) {
+    process.stderr.write(`lull webhook: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  const logger = createLogger('webhook');
+  const client = kubeClient(loadKubeConfig(config.kubeconfig));
+  const watch = kubeWatch(client.config);
+  const metrics = createMetrics();
+
+  const excluded = [...new Set([...EXCLUDED_NAMESPACES, config.namespace])];
+  const namespacesSynced = Promise.withResolvers<void>();
+  const deploymentsSynced = Promise.withResolvers<void>();
+  const namespaces = informer({
+    client,
+    watch,
+    logger,
+    path: '/api/v1/namespaces',
+    summarize: (ns: V1Namespace) => ns.metadata?.labels ?? {},
+    onSynced: () => {
+      metrics.informerSynced.set({ resource: 'namespaces' }, 1);
+      namespacesSynced.resolve();
+    },
+  });
+  const deployments = informer({
+    client,
+    watch,
+    logger,
+    path: '/apis/apps/v1/deployments',
+    fieldSelector: excluded.map((ns) => `metadata.namespace!=${ns}`).join(','),
+    summarize: (d: V1Deployment) => backendOf(d),
+    onSynced: () => {
+      metrics.informerSynced.set({ resource: 'deployments' }, 1);
+      deploymentsSynced.resolve();
+    },
+  });
+  metrics.informerSynced.set({ resource: 'namespaces' }, 0);
+  metrics.informerSynced.set({ resource: 'deployments' }, 0);
+  namespaces.start();
+  deployments.start();
+
+  const context: AdmissionContext = {
+    ownNamespace: config.namespace,
+    trustedUsers: config.trustedUsers,
+    inject: { image: config.sidecarImage, version: config.version },
+    namespaceLabels: (name) => (namespaces.synced() ? namespaces.get('', name) : undefined),
+    backends: (namespace) => (deployments.synced() ? [...deployments.list(namespace)] : undefined),
+  };
+
+  const configurations: Array<[WebhookConfigKind, string]> = [
+    ['mutatingwebhookconfigurations', config.mutatingConfigName],
+    ['validatingwebhookconfigurations', config.validatingConfigName],
+  ];
+  let server: WebhookServer | undefined;
+  const rotation = certRotation({
+    settings: config.tls,
+    ensure: (inUse) => ensureTls(secretApi(client, config.namespace, config.secretName), config.tls, logger, Date.now, inUse),
+    publishBundle: async (bundle) => {
+      for (const [kind, name] of configurations) {
+        if (name && !(await writeCaBundle(client, kind, name, bundle))) logger.warn({ kind, name }, 'webhook configuration not found; its caBundle is written once it exists');
+      }
+    },
+    swap: (serving) => server?.setCertificate(serving),
+    logger,
+    metrics,
+    resyncMs: config.resyncMs,
+    jitterMs: Math.min(config.tls.renewBeforeMs / 20, 60_000),
+  });
+
+  let material;
+  try {
+    material = await rotation.check();
+  } catch (err) {
+    logger.fatal({ err }, err instanceof LullError ? err.message : 'cannot load the webhook certificate');
+    namespaces.stop();
+    deployments.stop();
+    return 1;
+  }
+  // Registered by URL there is no readiness gate: give the caches a moment before answering (they answer
+  // "change nothing" while unsynced anyway).
+  await Promise.race([Promise.all([namespacesSynced.promise, deploymentsSynced.promise]), delay(SYNC_WAIT_MS, undefined, { ref: false })]);
+  let stopping = false;
+  server = buildServer({ context, metrics, logger, tls: material.serving, ready: () => !stopping && namespaces.synced() && deployments.synced() });
+  await server.app.listen({ host: config.host, port: config.port });
+  rotation.start();
+  logger.info({ host: config.host, port: config.port, version: config.version, image: config.sidecarImage }, 'webhook listening');
+
+  await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+  // Keep answering while the endpoints forget this replica: a refused connection would skip Lull.
+  stopping = true;
+  logger.info({ delayMs: config.shutdownDelayMs }, 'stopping');
+  await delay(config.shutdownDelayMs);
+  rotation.stop();
+  namespaces.stop();
+  deployments.stop();
+  await server.app.close();
+  return 0;
+}
