@@ -2,11 +2,11 @@
 // kube-proxy from the host and from pods, pods share localhost, probes and restarts work.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import { clusterFiles, clusterLayout } from '../cluster/layout.ts';
 import { get } from './support/http.ts';
-import { createNamespace, isNotFound, kube, waitFor } from './support/kube.ts';
+import { createNamespace, isNotFound, kube, onCluster, waitFor } from './support/kube.ts';
 
 // A tiny app: answers its pod name; /ready follows a switch that /toggle flips (for the readiness test).
 const SERVER = `
@@ -36,17 +36,17 @@ function deployment(name: string, replicas: number, containers: V1Container[]): 
   };
 }
 
-const { core, apps, discovery } = kube();
 const files = clusterFiles(clusterLayout());
 let ns = '';
+let clients: ReturnType<typeof kube>;
 
 async function readyEndpoints(service: string): Promise<string[]> {
-  const slices = await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${service}` });
+  const slices = await clients.discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${service}` });
   return slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready).map((e) => e.targetRef!.name!).sort();
 }
 
 async function podNames(app: string): Promise<string[]> {
-  const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` });
+  const pods = await clients.core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` });
   return pods.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!).sort();
 }
 
@@ -54,15 +54,20 @@ function podLog(pod: string, container: string): Promise<string> {
   return readFile(join(files.podLogs, `${ns}_${pod}`, `${container}.log`), 'utf8').catch(() => '');
 }
 
-beforeAll(async () => {
-  ns = await createNamespace(core, 'cluster-e2e');
-});
+onCluster('the local cluster', () => {
+  let core: ReturnType<typeof kube>['core'];
+  let apps: ReturnType<typeof kube>['apps'];
 
-afterAll(async () => {
-  if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
-});
+  beforeAll(async () => {
+    clients = kube();
+    ({ core, apps } = clients);
+    ns = await createNamespace(core, 'cluster-e2e');
+  });
 
-describe('the local cluster', () => {
+  afterAll(async () => {
+    if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+
   it('has a Ready node', async () => {
     const nodes = await core.listNode();
     expect(nodes.items.map((n) => [n.metadata?.name, n.status?.conditions?.find((c) => c.type === 'Ready')?.status])).toEqual([['lull-node', 'True']]);

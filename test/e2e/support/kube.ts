@@ -2,9 +2,10 @@
 // own, and waiting for a condition instead of sleeping.
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
+import { describe, inject } from 'vitest';
 
 export function kube() {
-  const path = process.env.KUBECONFIG;
+  const path = inject('kubeconfig') || process.env.KUBECONFIG;
   if (!path) throw new Error('KUBECONFIG is not set: the e2e global setup did not start the cluster');
   const kc = new KubeConfig();
   kc.loadFromFile(path);
@@ -38,3 +39,6 @@ export async function createNamespace(core: CoreV1Api, prefix: string, labels?: 
 export function isNotFound(err: unknown): boolean {
   return (err as { code?: number }).code === 404;
 }
+
+/** Outside CI, a machine that cannot run the cluster skips e2e suites (the global setup said why, loudly). */
+export const onCluster = describe.skipIf(inject('clusterSkipReason') !== null);
