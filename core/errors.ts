@@ -54,6 +54,14 @@ export const errors = {
   // The reconciler's (Event messages and logs).
   interceptorPortsExhausted: define('LULL_INTERCEPTOR_PORTS_EXHAUSTED', 'no interceptor port is free for Service %s: all of %d-%d are allocated', 507),
   sleepAborted: define('LULL_SLEEP_ABORTED', '%s was not put to sleep: %s', 409),
+  // The CLI's (`lull status|wake|sleep|demo`); status is the exit code.
+  cliUsage: define('LULL_USAGE', '%s', 2),
+  kubeconfig: define('LULL_KUBECONFIG', 'cannot use the kubeconfig: %s', 1),
+  appNotFound: define('LULL_APP_NOT_FOUND', 'deployment %s not found in namespace %s', 1),
+  appNotOptedIn: define('LULL_APP_NOT_OPTED_IN', 'deployment %s in namespace %s is not managed by Lull (%s); opt it in with: kubectl annotate -n %s deploy/%s lull.dev/enabled=true', 1),
+  appNotOnboarded: define('LULL_APP_NOT_ONBOARDED', 'deployment %s in namespace %s is opted in but not onboarded yet (%s); is Lull installed? kubectl get pods -n lull-system', 1),
+  cliTimeout: define('LULL_TIMEOUT', '%s did not %s within %s: %s', 1),
+  demoStep: define('LULL_DEMO_STEP', 'the demo stopped while it %s: %s', 1),
 } as const;
 
 export function lullError(def: ErrorDef, ...args: unknown[]): LullError {

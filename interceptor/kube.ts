@@ -1,0 +1,82 @@
+// Every Kubernetes call the interceptor makes, behind one small interface so the rest can be tested
+// without a cluster: watches of Services (routes) and, per waking app, of its Deployment, pods and
+// EndpointSlices; the guarded scale; the waking annotation; Events.
+import type { CoreV1Event, KubeConfig, KubernetesListObject, KubernetesObject, V1Deployment, V1EndpointSlice, V1LabelSelector, V1Pod, V1Service } from '@kubernetes/client-node';
+import { SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
+import { isStatus, kubeClient, PATCH, KubeApiError } from '../core/kube-client.ts';
+import type { Logger } from '../core/log.ts';
+import { scalePatch, wakingPatch } from './wake.ts';
+import { watchObjects, type Watched } from './watch.ts';
+
+export interface ClusterApi {
+  services(onChange: () => void): Watched<V1Service>;
+  deployment(namespace: string, name: string, onChange: () => void): Watched<V1Deployment>;
+  pods(namespace: string, labelSelector: string, onChange: () => void): Watched<V1Pod>;
+  slices(namespace: string, service: string, onChange: () => void): Watched<V1EndpointSlice>;
+  /** 'lost' when the app was no longer at zero: someone else woke it. */
+  scale(namespace: string, name: string, replicas: number): Promise<'scaled' | 'lost'>;
+  /** state=waking over state=sleeping; false when the state was something else. */
+  markWaking(namespace: string, name: string): Promise<boolean>;
+  record(event: CoreV1Event): Promise<void>;
+}
+
+/** The HTTP status of a failed call, when it has one. */
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof KubeApiError ? err.statusCode : undefined;
+}
+
+/** A failed JSON-patch `test` comes back as 422 (Invalid) or, from some versions, 409. */
+export function isTestFailure(err: unknown): boolean {
+  return isStatus(err, 409, 422);
+}
+
+/** Pure: a Deployment's selector as a label selector string (matchLabels and matchExpressions). */
+export function selectorString(selector: V1LabelSelector | undefined): string {
+  const parts = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector?.matchExpressions ?? []) {
+    const values = (e.values ?? []).join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
+
+export function clusterApi(kc: KubeConfig, log: Logger): ClusterApi {
+  // One pooled connection for calls: a wake should not wait on a TLS handshake.
+  const client = kubeClient(kc);
+  const lister = <T extends KubernetesObject>(path: string, query: Record<string, string>) => () =>
+    client.request<KubernetesListObject<T>>('GET', path, { query });
+  const watch = <T extends KubernetesObject>(path: string, selectors: { labelSelector?: string; fieldSelector?: string }, onChange: () => void) =>
+    watchObjects<T>(kc, path, lister<T>(path, selectors), { ...selectors, onChange, log });
+  const deployments = (namespace: string) => `/apis/apps/v1/namespaces/${namespace}/deployments`;
+  return {
+    services: (onChange) => watch<V1Service>('/api/v1/services', {}, onChange),
+    deployment: (namespace, name, onChange) => watch<V1Deployment>(deployments(namespace), { fieldSelector: `metadata.name=${name}` }, onChange),
+    pods: (namespace, labelSelector, onChange) => watch<V1Pod>(`/api/v1/namespaces/${namespace}/pods`, { labelSelector }, onChange),
+    slices: (namespace, service, onChange) =>
+      watch<V1EndpointSlice>(`/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, { labelSelector: `${SERVICE_NAME_LABEL}=${service}` }, onChange),
+    async scale(namespace, name, replicas) {
+      try {
+        await client.request('PATCH', `${deployments(namespace)}/${name}/scale`, { body: scalePatch(replicas), contentType: PATCH.json });
+        return 'scaled';
+      } catch (err) {
+        if (isTestFailure(err)) return 'lost';
+        throw err;
+      }
+    },
+    async markWaking(namespace, name) {
+      try {
+        await client.request('PATCH', `${deployments(namespace)}/${name}`, { body: wakingPatch(), contentType: PATCH.json });
+        return true;
+      } catch (err) {
+        if (isTestFailure(err)) return false;
+        throw err;
+      }
+    },
+    async record(event) {
+      await client.request('POST', `/api/v1/namespaces/${event.metadata?.namespace ?? 'default'}/events`, { body: event });
+    },
+  };
+}

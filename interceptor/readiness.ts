@@ -1,0 +1,149 @@
+// Learning the moment a new pod can serve: its sidecar's `/lull/wait-ready` long poll answers as soon
+// as the sidecar's fast probe sees the app accept, well before the kubelet's readiness period would.
+import { request } from 'node:http';
+import type { V1Pod } from '@kubernetes/client-node';
+import { SIDECAR_ADMIN_PORT, SIDECAR_ADMIN_PORT_NAME, SIDECAR_PATHS } from '../core/sidecar-contract.ts';
+
+export type WaitResult = 'ready' | 'not-ready' | 'no-sidecar';
+
+const CONNECT_TIMEOUT_MS = 1000;
+
+/** One long poll. Rejects when the sidecar cannot be reached (not listening yet, pod gone). */
+export function waitReady(address: string, adminPort: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: address, port: adminPort, path: `${SIDECAR_PATHS.waitReady}?timeout=${Math.max(1, Math.round(timeoutMs))}ms`, agent: false, signal },
+      (res) => {
+        res.resume();
+        res.on('error', reject);
+        res.on('end', () => resolve(res.statusCode === 200 ? 'ready' : res.statusCode === 503 ? 'not-ready' : 'no-sidecar'));
+      },
+    );
+    req.setNoDelay(true);
+    // A connect that hangs (an address not routed yet) is retried rather than waited out.
+    const timer = setTimeout(() => req.destroy(new Error(`connect to ${address}:${adminPort} timed out`)), CONNECT_TIMEOUT_MS);
+    req.once('socket', (socket) => socket.once('connect', () => clearTimeout(timer)));
+    req.once('close', () => clearTimeout(timer));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Pure: the sidecar's admin port on a pod, found by its port name; the contract's default otherwise. */
+export function adminPortOf(pod: Pick<V1Pod, 'spec'> | undefined): number {
+  for (const container of [...(pod?.spec?.initContainers ?? []), ...(pod?.spec?.containers ?? [])]) {
+    const port = container.ports?.find((p) => p.name === SIDECAR_ADMIN_PORT_NAME);
+    if (port !== undefined) return port.containerPort;
+  }
+  return SIDECAR_ADMIN_PORT;
+}
+
+export interface ReadyProbeOptions {
+  /** Retry pace while the sidecar does not accept yet: a refused local connect is cheap, and waiting longer is latency. */
+  retryMs: number;
+  /** The slower pace after `fastForMs` of refusals (a pod stuck before its sidecar starts). */
+  slowRetryMs: number;
+  fastForMs: number;
+  /** Longest single long poll; it is simply asked again. */
+  pollMs: number;
+}
+
+export const READY_PROBE_DEFAULTS: ReadyProbeOptions = { retryMs: 5, slowRetryMs: 100, fastForMs: 5000, pollMs: 60_000 };
+
+export interface ProbeTarget {
+  address: string;
+  /** Read at each attempt: the pod's spec may arrive after its address. */
+  adminPort(): number;
+}
+
+/**
+ * Asks each new pod's sidecar, once per pod, until it answers ready (or the pod is forgotten).
+ * Keys name a pod incarnation (uid or name plus address), so a reused address starts afresh.
+ */
+export class ReadyProbe {
+  readonly #ready = new Set<string>();
+  readonly #running = new Map<string, AbortController>();
+  /** Pods whose admin port answered but has no wait-ready: not asked again. */
+  readonly #noSidecar = new Set<string>();
+  readonly #onReady: (key: string) => void;
+  readonly #options: ReadyProbeOptions;
+
+  constructor(onReady: (key: string) => void, options: Partial<ReadyProbeOptions> = {}) {
+    this.#onReady = onReady;
+    this.#options = { ...READY_PROBE_DEFAULTS, ...options };
+  }
+
+  isReady(key: string): boolean {
+    return this.#ready.has(key);
+  }
+
+  /** Starts asking, unless this pod is already known ready or being asked. */
+  probe(key: string, target: ProbeTarget): void {
+    if (this.#ready.has(key) || this.#running.has(key) || this.#noSidecar.has(key)) return;
+    const abort = new AbortController();
+    this.#running.set(key, abort);
+    void this.#run(key, target, abort.signal);
+  }
+
+  /** The pod is gone, or failed a connect: forget what was learned and stop asking. */
+  forget(key: string): void {
+    this.#ready.delete(key);
+    this.#noSidecar.delete(key);
+    this.#running.get(key)?.abort();
+    this.#running.delete(key);
+  }
+
+  /** Forgets every key `keep` does not. */
+  retain(keep: (key: string) => boolean): void {
+    for (const key of [...this.#ready, ...this.#running.keys(), ...this.#noSidecar]) if (!keep(key)) this.forget(key);
+  }
+
+  stop(): void {
+    for (const key of [...this.#running.keys()]) this.forget(key);
+    this.#ready.clear();
+    this.#noSidecar.clear();
+  }
+
+  async #run(key: string, target: ProbeTarget, signal: AbortSignal): Promise<void> {
+    const { retryMs, slowRetryMs, fastForMs, pollMs } = this.#options;
+    let refusedSince = 0;
+    while (!signal.aborted) {
+      let result: WaitResult | undefined;
+      try {
+        result = await waitReady(target.address, target.adminPort(), pollMs, signal);
+      } catch {
+        // Not listening yet: the sidecar starts within moments of the pod getting its address.
+        const now = Date.now();
+        refusedSince ||= now;
+        await sleep(now - refusedSince < fastForMs ? retryMs : slowRetryMs, signal);
+        continue;
+      }
+      if (signal.aborted) return;
+      if (result === 'ready') {
+        this.#running.delete(key);
+        this.#ready.add(key);
+        this.#onReady(key);
+        return;
+      }
+      // No sidecar to ask: the EndpointSlice's own ready condition will have to do.
+      if (result === 'no-sidecar') {
+        this.#running.delete(key);
+        this.#noSidecar.add(key);
+        return;
+      }
+      refusedSince = 0;
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

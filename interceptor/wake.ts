@@ -1,0 +1,49 @@
+// Waking: how many replicas, and the guarded patch that makes it happen once per app however many
+// interceptor replicas try at the same moment. Pure builders; the calls are in kube.ts.
+import type { V1Deployment } from '@kubernetes/client-node';
+import { parseAnnotations, REPLICAS_BEFORE_SLEEP, STATE } from '../core/annotations.ts';
+
+export interface PatchOp {
+  op: 'test' | 'replace' | 'add';
+  path: string;
+  value: unknown;
+}
+
+/** JSON-pointer escaping of an annotation key ("lull.dev/state" → "lull.dev~1state"). */
+function annotationPath(key: string): string {
+  return `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+/** The remembered replica count, else `lull.dev/wake-replicas` (default 1). */
+export function wakeReplicas(deployment: Pick<V1Deployment, 'metadata'>): number {
+  const annotations = deployment.metadata?.annotations;
+  const remembered = annotations?.[REPLICAS_BEFORE_SLEEP];
+  if (remembered !== undefined && /^\d+$/.test(remembered) && Number(remembered) >= 1) return Number(remembered);
+  return parseAnnotations(annotations).settings.wakeReplicas;
+}
+
+/**
+ * For the scale subresource: the `test` makes the apiserver refuse it unless the app is still at zero,
+ * so of several interceptors (or an HPA, or a user) exactly one scales it up. autoscaling/v1 omits
+ * `replicas` when it is 0, so "at zero" is "the spec is empty", and the count is added, not replaced.
+ */
+export function scalePatch(replicas: number): PatchOp[] {
+  return [
+    { op: 'test', path: '/spec', value: {} },
+    { op: 'add', path: '/spec/replicas', value: replicas },
+  ];
+}
+
+/** state=waking, only over state=sleeping: never over the reconciler's `awake`. */
+export function wakingPatch(): PatchOp[] {
+  const path = annotationPath(STATE);
+  return [
+    { op: 'test', path, value: 'sleeping' },
+    { op: 'replace', path, value: 'waking' },
+  ];
+}
+
+/** Whether the app is at zero and needs this interceptor to scale it. */
+export function needsScale(deployment: Pick<V1Deployment, 'spec'>): boolean {
+  return (deployment.spec?.replicas ?? 1) === 0;
+}

@@ -1,0 +1,254 @@
+// In-process harness for the interceptor: sockets on 127.0.0.1, and a fake cluster whose watches the
+// test drives (what the Kubernetes side of the interceptor reads) and whose writes it records.
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { CoreV1Event, V1Deployment, V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { formatInterceptorRoute } from '../../../core/interceptor-contract.ts';
+import { KubeApiError } from '../../../core/kube-client.ts';
+import type { ClusterApi } from '../../../interceptor/kube.ts';
+import type { Watched } from '../../../interceptor/watch.ts';
+
+export const HOST = '127.0.0.1';
+export const silentLog = pino({ level: process.env.LULL_TEST_DEBUG ? 'debug' : 'silent' });
+
+/** A server that accepts paused, as the interceptor's listeners do; resolves each accepted socket in turn. */
+export async function pausedServer(): Promise<{ port: number; next(): Promise<Socket>; close(): Promise<void> }> {
+  const queue: Socket[] = [];
+  const waiters: Array<(s: Socket) => void> = [];
+  const sockets = new Set<Socket>();
+  const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const waiter = waiters.shift();
+    if (waiter) waiter(socket);
+    else queue.push(socket);
+  });
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    next: () => {
+      const s = queue.shift();
+      return s ? Promise.resolve(s) : new Promise((resolve) => waiters.push(resolve));
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export async function listening(server: Server): Promise<number> {
+  if (!server.listening) {
+    server.listen(0, HOST);
+    await once(server, 'listening');
+  }
+  return (server.address() as AddressInfo).port;
+}
+
+/** A TCP echo server; optionally greets first (a server-speaks-first protocol). */
+export async function echoServer(): Promise<{ port: number; connections: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const state = { port: 0, connections: 0, close: async () => {} };
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    state.connections++;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    socket.pipe(socket);
+  });
+  state.port = await listening(server);
+  state.close = () => {
+    for (const s of sockets) s.destroy();
+    return new Promise((resolve) => server.close(() => resolve()));
+  };
+  return state;
+}
+
+/** Connects, writes `data`, half-closes if asked, and resolves everything received until the server closes. */
+export function exchange(port: number, data: string | Buffer, options: { end?: boolean } = {}): Promise<{ received: Buffer; error?: string }> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port, allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    let error: string | undefined;
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (err) => (error = (err as NodeJS.ErrnoException).code ?? err.message));
+    socket.on('close', () => resolve({ received: Buffer.concat(chunks), ...(error ? { error } : {}) }));
+    socket.on('end', () => socket.end());
+    socket.write(data);
+    if (options.end) socket.end();
+  });
+}
+
+export function get(port: number, path = '/', extra = ''): Promise<{ received: Buffer; error?: string }> {
+  return exchange(port, `GET ${path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n${extra}\r\n`);
+}
+
+export function statusOf(response: Buffer): number {
+  return Number(/^HTTP\/1\.[01] (\d{3})/.exec(response.toString('latin1'))?.[1] ?? 0);
+}
+
+export function bodyOf(response: Buffer): string {
+  const text = response.toString('utf8');
+  return text.slice(text.indexOf('\r\n\r\n') + 4);
+}
+
+// --- a fake cluster ---
+
+class FakeWatch<T> implements Watched<T> {
+  synced = false;
+  stopped = false;
+  items: T[] = [];
+  readonly onChange: () => void;
+  readonly filter: (item: T) => boolean;
+  constructor(onChange: () => void, filter: (item: T) => boolean) {
+    this.onChange = onChange;
+    this.filter = filter;
+  }
+  list(): readonly T[] {
+    return this.items;
+  }
+  push(all: readonly T[]): void {
+    if (this.stopped) return;
+    this.items = all.filter(this.filter);
+    this.synced = true;
+    this.onChange();
+  }
+  stop(): void {
+    this.stopped = true;
+  }
+}
+
+const ns = (o: { metadata?: { namespace?: string } }) => o.metadata?.namespace;
+
+/** The world as the apiserver would list it; watches see every change on the next tick. */
+export class FakeCluster {
+  services: V1Service[] = [];
+  deployments: V1Deployment[] = [];
+  pods: V1Pod[] = [];
+  slices: V1EndpointSlice[] = [];
+  readonly scales: Array<{ namespace: string; name: string; replicas: number; result: 'scaled' | 'lost' }> = [];
+  readonly events: CoreV1Event[] = [];
+  readonly marked: string[] = [];
+  /** Set to make scale() fail with this HTTP status. */
+  scaleError: number | undefined;
+  /** Called after a successful scale, to play the control plane (create pods, slices...). */
+  onScaled: ((deployment: V1Deployment, replicas: number) => void) | undefined;
+  #watches: Array<{ kind: 'services' | 'deployments' | 'pods' | 'slices'; watch: FakeWatch<never> }> = [];
+  #version = 1;
+
+  #watch<T>(kind: 'services' | 'deployments' | 'pods' | 'slices', filter: (item: T) => boolean, onChange: () => void): Watched<T> {
+    const watch = new FakeWatch<T>(onChange, filter);
+    this.#watches.push({ kind, watch: watch as unknown as FakeWatch<never> });
+    setImmediate(() => watch.push(this[kind] as unknown as T[]));
+    return watch;
+  }
+
+  /** Tells every live watch about the current world (call after editing it). */
+  publish(): void {
+    for (const { kind, watch } of this.#watches) watch.push(this[kind] as never[]);
+  }
+
+  get liveWatches(): number {
+    return this.#watches.filter((w) => !w.watch.stopped).length;
+  }
+
+  services_(onChange: () => void) {
+    return this.#watch<V1Service>('services', () => true, onChange);
+  }
+
+  deployment(namespace: string, name: string, onChange: () => void): Watched<V1Deployment> {
+    return this.#watch<V1Deployment>('deployments', (d) => ns(d) === namespace && d.metadata?.name === name, onChange);
+  }
+
+  pods_(namespace: string, _selector: string, onChange: () => void): Watched<V1Pod> {
+    return this.#watch<V1Pod>('pods', (p) => ns(p) === namespace, onChange);
+  }
+
+  slicesWatch(namespace: string, service: string, onChange: () => void): Watched<V1EndpointSlice> {
+    return this.#watch<V1EndpointSlice>('slices', (s) => ns(s) === namespace && s.metadata?.labels?.['kubernetes.io/service-name'] === service, onChange);
+  }
+
+  async scale(namespace: string, name: string, replicas: number): Promise<'scaled' | 'lost'> {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.scaleError !== undefined) throw new KubeApiError('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${name}/scale`, this.scaleError, 'Forbidden', 'no');
+    const deployment = this.deployments.find((d) => ns(d) === namespace && d.metadata?.name === name);
+    if (!deployment || deployment.spec?.replicas !== 0) {
+      this.scales.push({ namespace, name, replicas, result: 'lost' });
+      return 'lost';
+    }
+    deployment.spec.replicas = replicas;
+    deployment.metadata!.resourceVersion = String(++this.#version);
+    this.scales.push({ namespace, name, replicas, result: 'scaled' });
+    this.publish();
+    // The control plane reacts after the scale has been answered.
+    setImmediate(() => this.onScaled?.(deployment, replicas));
+    return 'scaled';
+  }
+
+  async markWaking(namespace: string, name: string): Promise<boolean> {
+    this.marked.push(`${namespace}/${name}`);
+    return true;
+  }
+
+  async record(event: CoreV1Event): Promise<void> {
+    this.events.push(event);
+  }
+
+  /** The ClusterApi view of this fake (method names differ where the world's fields take the plain names). */
+  api(): ClusterApi {
+    return {
+      services: (onChange) => this.services_(onChange),
+      deployment: (n, name, onChange) => this.deployment(n, name, onChange),
+      pods: (n, selector, onChange) => this.pods_(n, selector, onChange),
+      slices: (n, service, onChange) => this.slicesWatch(n, service, onChange),
+      scale: (n, name, replicas) => this.scale(n, name, replicas),
+      markWaking: (n, name) => this.markWaking(n, name),
+      record: (event) => this.record(event),
+    };
+  }
+}
+
+export function appService(namespace: string, name: string, deployment: string, interceptorPort: number): V1Service {
+  return {
+    metadata: { namespace, name, annotations: { 'lull.dev/interceptor-ports': formatInterceptorRoute({ deployment, ports: { http: interceptorPort } }) } },
+    spec: { ports: [{ name: 'http', port: 80, targetPort: 'lull-8080' as never }], selector: { app: deployment } },
+  };
+}
+
+export function appDeployment(namespace: string, name: string, replicas: number, annotations: Record<string, string> = {}): V1Deployment {
+  return {
+    metadata: { namespace, name, uid: `uid-${name}`, resourceVersion: '1', annotations: { 'lull.dev/state': replicas === 0 ? 'sleeping' : 'awake', ...annotations } },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: {} },
+  };
+}
+
+export interface Endpoint {
+  pod: string;
+  address?: string;
+  port: number;
+  ready: boolean;
+  terminating?: boolean;
+}
+
+export function appSlice(namespace: string, service: string, endpoints: Endpoint[]): V1EndpointSlice {
+  return {
+    addressType: 'IPv4',
+    metadata: { namespace, name: `${service}-abcde`, labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+    ports: endpoints.length ? [{ name: 'http', port: endpoints[0]!.port, protocol: 'TCP' }] : [],
+    endpoints: endpoints.map((e) => ({
+      addresses: [e.address ?? HOST],
+      conditions: { ready: e.ready, serving: e.ready || !!e.terminating, terminating: !!e.terminating },
+      targetRef: { kind: 'Pod', name: e.pod, namespace, uid: `uid-${e.pod}` },
+    })),
+  };
+}
+
+export function appPod(namespace: string, name: string, app: string, adminPort: number, status: V1Pod['status'] = { phase: 'Running' }): V1Pod {
+  return {
+    metadata: { namespace, name, uid: `uid-${name}`, labels: { app } },
+    spec: { containers: [{ name: 'app' }], initContainers: [{ name: 'lull-sidecar', restartPolicy: 'Always', ports: [{ name: 'lull-admin', containerPort: adminPort }] }] },
+    status,
+  };
+}

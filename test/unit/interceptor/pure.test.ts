@@ -1,0 +1,172 @@
+// The interceptor's pure decisions: routes, limits, wake patches, endpoints, failures, refusals.
+import type { V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { candidates } from '../../../interceptor/endpoints.ts';
+import { podFailure, wakeFailure } from '../../../interceptor/failure.ts';
+import { selectorString } from '../../../interceptor/kube.ts';
+import { admit, holdDeadline, overCap } from '../../../interceptor/limits.ts';
+import { adminPortOf } from '../../../interceptor/readiness.ts';
+import { refusalOf, refusalResponse, requestVersion } from '../../../interceptor/refuse.ts';
+import { routeTable, type ServiceLike } from '../../../interceptor/routes.ts';
+import { needsScale, scalePatch, wakeReplicas, wakingPatch } from '../../../interceptor/wake.ts';
+import { errors, lullError } from '../../../core/errors.ts';
+import { formatInterceptorRoute } from '../../../core/interceptor-contract.ts';
+
+function service(namespace: string, name: string, deployment: string, ports: Record<string, number>, specPorts: ServiceLike['spec'] = { ports: [{ name: 'http', port: 80 }] }): ServiceLike {
+  return { metadata: { namespace, name, annotations: { 'lull.dev/interceptor-ports': formatInterceptorRoute({ deployment, ports }) } }, spec: specPorts };
+}
+
+describe('routeTable', () => {
+  it('maps each allocated port to its Service port and Deployment', () => {
+    const table = routeTable([
+      service('a', 'web', 'web-deploy', { http: 20001, '9090': 20002 }, { ports: [{ name: 'http', port: 80 }, { port: 9090 }] }),
+      { metadata: { namespace: 'a', name: 'plain' }, spec: { ports: [{ port: 80 }] } },
+    ]);
+    expect(table.problems).toEqual([]);
+    expect(table.byPort.get(20001)).toEqual({ port: 20001, namespace: 'a', service: 'web', deployment: 'web-deploy', servicePort: 'http', portName: 'http' });
+    expect(table.byPort.get(20002)).toMatchObject({ servicePort: '9090', portName: '' });
+    expect(table.byPort.size).toBe(2);
+  });
+
+  it('gives a port claimed twice to the first Service by namespace/name, on every replica alike', () => {
+    const a = service('b', 'one', 'one', { http: 20005 });
+    const b = service('a', 'two', 'two', { http: 20005 });
+    for (const order of [[a, b], [b, a]]) {
+      const table = routeTable(order);
+      expect(table.byPort.get(20005)?.service).toBe('two');
+      expect(table.problems).toHaveLength(1);
+    }
+  });
+
+  it('skips ports the Service no longer has, and UDP ports', () => {
+    const table = routeTable([
+      service('a', 'gone', 'gone', { metrics: 20010 }),
+      service('a', 'dns', 'dns', { dns: 20011 }, { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }),
+    ]);
+    expect(table.byPort.size).toBe(0);
+    expect(table.problems).toEqual([expect.stringMatching(/only TCP/), expect.stringMatching(/no port "metrics"/)]);
+  });
+});
+
+describe('limits', () => {
+  const settings = { maxHeld: 2, holdTimeoutMs: 1000 };
+  it('holds up to max-held per app and the interceptor-wide cap', () => {
+    expect(admit(0, settings, 0, 10)).toBe('hold');
+    expect(admit(2, settings, 2, 10)).toBe('app-full');
+    expect(admit(0, settings, 10, 10)).toBe('interceptor-full');
+  });
+  it('computes deadlines and the excess over a lowered cap', () => {
+    expect(holdDeadline(5000, settings)).toBe(6000);
+    expect(overCap(5, settings)).toBe(3);
+    expect(overCap(1, settings)).toBe(0);
+  });
+});
+
+describe('wake', () => {
+  it('wakes to the remembered replicas, else wake-replicas, else 1', () => {
+    expect(wakeReplicas({ metadata: { annotations: { 'lull.dev/replicas-before-sleep': '3', 'lull.dev/wake-replicas': '2' } } })).toBe(3);
+    expect(wakeReplicas({ metadata: { annotations: { 'lull.dev/replicas-before-sleep': '0', 'lull.dev/wake-replicas': '2' } } })).toBe(2);
+    expect(wakeReplicas({ metadata: { annotations: { 'lull.dev/replicas-before-sleep': 'x' } } })).toBe(1);
+    expect(wakeReplicas({ metadata: {} })).toBe(1);
+  });
+  it('guards the scale with a test of an empty (zero) spec, and the state with a test of sleeping', () => {
+    // autoscaling/v1 Scale has `spec: {}` at zero (replicas is omitempty).
+    expect(scalePatch(2)).toEqual([{ op: 'test', path: '/spec', value: {} }, { op: 'add', path: '/spec/replicas', value: 2 }]);
+    expect(wakingPatch()).toEqual([
+      { op: 'test', path: '/metadata/annotations/lull.dev~1state', value: 'sleeping' },
+      { op: 'replace', path: '/metadata/annotations/lull.dev~1state', value: 'waking' },
+    ]);
+    expect(needsScale({ spec: { replicas: 0, selector: {}, template: {} } })).toBe(true);
+    expect(needsScale({ spec: { replicas: 1, selector: {}, template: {} } })).toBe(false);
+  });
+  it('writes label selectors as the apiserver reads them', () => {
+    expect(selectorString({ matchLabels: { app: 'web', tier: 'x' }, matchExpressions: [{ key: 'env', operator: 'In', values: ['a', 'b'] }, { key: 'gone', operator: 'DoesNotExist' }] })).toBe(
+      'app=web,tier=x,env in (a,b),!gone',
+    );
+  });
+});
+
+describe('candidates', () => {
+  const slice = (labels: Record<string, string>, endpoints: V1EndpointSlice['endpoints'], ports = [{ name: 'http', port: 9931 }]): V1EndpointSlice => ({
+    addressType: 'IPv4',
+    metadata: { labels },
+    endpoints,
+    ports,
+  });
+  it('takes the app’s own slices, not-ready endpoints included, and never Lull’s interceptor slices', () => {
+    const list = candidates(
+      [
+        slice({ 'kubernetes.io/service-name': 'web' }, [
+          { addresses: ['10.0.0.5'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'web-1', uid: 'u1' } },
+          { addresses: ['10.0.0.6'], conditions: { ready: false }, targetRef: { kind: 'Pod', name: 'web-2', uid: 'u2' } },
+          { addresses: ['10.0.0.7'], conditions: { ready: false, serving: true, terminating: true }, targetRef: { kind: 'Pod', name: 'web-3', uid: 'u3' } },
+          { addresses: ['10.0.0.8'], targetRef: { kind: 'Pod', name: 'web-4', uid: 'u4' } },
+        ]),
+        slice({ 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'reconciler.lull.dev' }, [{ addresses: ['10.0.0.100'] }], [{ name: 'http', port: 20001 }]),
+      ],
+      'http',
+    );
+    expect(list).toEqual([
+      { key: 'u1@10.0.0.5', address: '10.0.0.5', port: 9931, pod: 'web-1', ready: true, terminating: false },
+      { key: 'u2@10.0.0.6', address: '10.0.0.6', port: 9931, pod: 'web-2', ready: false, terminating: false },
+      { key: 'u3@10.0.0.7', address: '10.0.0.7', port: 9931, pod: 'web-3', ready: false, terminating: true },
+      { key: 'u4@10.0.0.8', address: '10.0.0.8', port: 9931, pod: 'web-4', ready: true, terminating: false },
+    ]);
+  });
+  it('matches the Service port by name, unnamed as ""', () => {
+    const s = slice({}, [{ addresses: ['10.0.0.5'] }], [{ port: 9931 } as { name: string; port: number }]);
+    expect(candidates([s], '')).toHaveLength(1);
+    expect(candidates([s], 'http')).toHaveLength(0);
+  });
+});
+
+describe('failure', () => {
+  const pod = (status: V1Pod['status'], name = 'web-1'): V1Pod => ({ metadata: { name }, status });
+  it('names a crash loop with its last exit', () => {
+    const p = pod({
+      phase: 'Running',
+      containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 2s' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } }],
+    });
+    expect(podFailure(p)).toBe('pod web-1, container app: CrashLoopBackOff (back-off 2s) (last exit: exit code 1, Error)');
+  });
+  it('names a command that cannot start', () => {
+    const p = pod({ phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 128, reason: 'StartError', message: 'spawn nope ENOENT' } } }] });
+    expect(podFailure(p)).toMatch(/StartError: spawn nope ENOENT/);
+  });
+  it('is patient with pods still starting, and with an app some pod of which may still come up', () => {
+    const starting = pod({ phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] }, 'web-2');
+    const crashing = pod({ phase: 'Running', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } } }] });
+    expect(podFailure(starting)).toBeUndefined();
+    expect(wakeFailure([starting, crashing], undefined)).toBeUndefined();
+    expect(wakeFailure([crashing], undefined)).toMatch(/CrashLoopBackOff/);
+    expect(wakeFailure([], undefined)).toBeUndefined();
+  });
+  it('names a Deployment that cannot create pods', () => {
+    const deployment = { status: { conditions: [{ type: 'ReplicaFailure', status: 'True', message: 'exceeded quota' }] } };
+    expect(wakeFailure([], deployment as never)).toBe('cannot create pods: exceeded quota');
+  });
+});
+
+describe('refusal', () => {
+  it('is a 503 with Retry-After and a one-line reason, in the client’s HTTP version', () => {
+    const refusal = refusalOf(lullError(errors.holdTimeout, 'ns/web', '2m'));
+    const text = refusalResponse(refusal, '1.0').toString();
+    expect(text).toMatch(/^HTTP\/1\.0 503 Service Unavailable\r\n/);
+    expect(text).toContain('Retry-After: 5\r\n');
+    expect(text).toContain('Connection: close\r\n');
+    const body = text.split('\r\n\r\n')[1]!;
+    expect(body).toBe('LULL_HOLD_TIMEOUT: ns/web did not become ready within 2m (lull.dev/hold-timeout)\n');
+    expect(text).toContain(`Content-Length: ${Buffer.byteLength(body)}\r\n`);
+  });
+  it('reads the version from the request line', () => {
+    expect(requestVersion(Buffer.from('GET / HTTP/1.0\r\nHost: x\r\n'))).toBe('1.0');
+    expect(requestVersion(Buffer.from('GET / HTTP/1.1\r\n'))).toBe('1.1');
+  });
+});
+
+describe('adminPortOf', () => {
+  it('finds the sidecar admin port by name, else the default', () => {
+    expect(adminPortOf({ spec: { containers: [], initContainers: [{ name: 'lull-sidecar', ports: [{ name: 'lull-admin', containerPort: 9950 }] }] } })).toBe(9950);
+    expect(adminPortOf(undefined)).toBe(9930);
+  });
+});
