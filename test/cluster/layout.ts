@@ -18,9 +18,16 @@ export interface ClusterLayout {
   kubernetesServiceIP: string;
   netnsPrefix: string;
   vethPrefix: string;
+  /** Pod-side end of a veth before it moves into the pod's netns (and is renamed eth0). */
+  peerVethPrefix: string;
   apiserverPort: number;
   etcdClientPort: number;
   etcdPeerPort: number;
+  /** Secure ports of the controller-manager and scheduler; not the defaults, so a host's own cluster is untouched. */
+  controllerManagerPort: number;
+  schedulerPort: number;
+  kubeProxyHealthzPort: number;
+  kubeProxyMetricsPort: number;
 }
 
 export function clusterLayout(env: NodeJS.ProcessEnv = process.env): ClusterLayout {
@@ -34,9 +41,14 @@ export function clusterLayout(env: NodeJS.ProcessEnv = process.env): ClusterLayo
     kubernetesServiceIP: '10.214.0.1',
     netnsPrefix: 'lull-',
     vethPrefix: 'lullv',
+    peerVethPrefix: 'lullp',
     apiserverPort: 6443,
     etcdClientPort: 23790,
     etcdPeerPort: 23800,
+    controllerManagerPort: 20257,
+    schedulerPort: 20259,
+    kubeProxyHealthzPort: 20256,
+    kubeProxyMetricsPort: 20249,
   };
 }
 
@@ -52,5 +64,10 @@ export function clusterFiles(layout: ClusterLayout) {
     pids: at('pids'),
     kubeletDir: at('kubelet'),
     kubeletConfig: at('kubelet', 'config.json'),
+    /** One kubeconfig per component, each with its own identity. */
+    kubeconfigs: at('kubeconfigs'),
+    kubeProxyConfig: at('kube-proxy.yaml'),
+    /** What the network setup changed on the host (sysctls, nft tables), so cleanup can restore it. */
+    networkState: at('network.json'),
   };
 }
