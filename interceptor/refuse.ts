@@ -2,7 +2,7 @@
 // a one-line reason, anything else is closed. Never a hang, never a silent drop.
 import type { Socket } from 'node:net';
 import type { LullError } from '../core/errors.ts';
-import { sniff } from '../sidecar/sniff.ts';
+import { sniff } from '../core/sniff.ts';
 
 export interface Refusal {
   code: string;

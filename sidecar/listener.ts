@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Activity } from './activity.ts';
 import type { ClientSockets } from './clients.ts';
 import { HttpConnection, type ForwardContext } from './forward.ts';
-import { sniff } from './sniff.ts';
+import { sniff } from '../core/sniff.ts';
 import { Tunnel } from './tunnel.ts';
 import type { Upstream, UpstreamOwner } from './upstream.ts';
 

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startStack, until, type Stack } from '../../bench/coldstart.ts';
+import { startStack, until, type Stack } from './support/stack.ts';
 import { REPO_ROOT } from '../cluster/layout.ts';
 
 const skip = inject('clusterSkipReason');

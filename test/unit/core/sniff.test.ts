@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sniff, SNIFF_LIMIT } from '../../../sidecar/sniff.ts';
+import { sniff, SNIFF_LIMIT } from '../../../core/sniff.ts';
 
 const b = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
 
