@@ -1,4 +1,10 @@
 #!/usr/bin/env node
+import { enableCompileCache } from 'node:module';
+
+// Type stripping and compiling every module again costs a cold start hundreds of ms (a waking
+// sidecar pays it on the request path); Node's compile cache keeps both across starts.
+enableCompileCache(process.env.NODE_COMPILE_CACHE);
+
 // One binary, one subcommand per part: each part's main.ts exports `main(argv)`.
 const commands: Record<string, { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }> }> = {
   cluster: { summary: 'run the local control plane (up|down|status|logs)', load: () => import('../test/cluster/cli.ts') },
@@ -6,6 +12,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main: (a
   webhook: { summary: 'admission webhook: inject the sidecar, route Services, validate annotations', load: () => import('../webhook/main.ts') },
   reconciler: { summary: 'one leader: onboard apps, put idle ones to sleep, route them to the interceptor', load: () => import('../reconciler/main.ts') },
   interceptor: { summary: 'hold connections for sleeping apps, wake them, forward once ready', load: () => import('../interceptor/main.ts') },
+  status: { summary: 'the apps Lull manages: state, replicas, idle-after, last activity, last wake', load: () => import('../cli/status.ts') },
+  wake: { summary: 'wake a sleeping app now: lull wake deploy/NAME', load: () => import('../cli/wake.ts') },
+  sleep: { summary: 'put an app to sleep as soon as it is idle: lull sleep deploy/NAME', load: () => import('../cli/sleep.ts') },
+  demo: { summary: 'start the local cluster, install Lull, and watch an app sleep and wake', load: () => import('../demo/main.ts') },
 };
 
 function usage(): string {
