@@ -3,9 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# iproute2: pod network namespaces and the bridge; iptables: kube-proxy's rules; conntrack: kube-proxy
+# iproute2: pod network namespaces and the bridge; iptables: kube-proxy's rules; nftables: cleanup of the
+# empty tables iptables-nft leaves; conntrack: kube-proxy
 # flushes stale UDP entries with it; python3: fixture apps; kmod: br_netfilter.
-packages=(iproute2 iptables conntrack kmod python3 ca-certificates curl)
+packages=(iproute2 iptables nftables conntrack kmod python3 ca-certificates curl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
