@@ -161,6 +161,7 @@ export function kubeletConfig(layout: ClusterLayout, options: { kubernetesVersio
     bridge: layout.bridge,
     netnsPrefix: layout.netnsPrefix,
     vethPrefix: layout.vethPrefix,
+    peerVethPrefix: layout.peerVethPrefix,
     stateDir: files.kubeletDir,
     logDir: files.podLogs,
     kubernetesServiceIP: layout.kubernetesServiceIP,

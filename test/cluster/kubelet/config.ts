@@ -8,6 +8,8 @@ export interface KubeletConfig {
   bridge: string;
   netnsPrefix: string;
   vethPrefix: string;
+  /** Pod end of the veth until it moves into the pod's netns. */
+  peerVethPrefix: string;
   /** Per-pod working files (volumes, service-account tokens). */
   stateDir: string;
   /** Container logs: <logDir>/<namespace>_<pod>/<container>.log */

@@ -1,7 +1,7 @@
 // One network namespace per pod, with a veth into the cluster bridge: containers of a pod share
 // localhost and one address, as in a real pod.
 import { createHash } from 'node:crypto';
-import { run } from './run.ts';
+import { run } from '../exec.ts';
 
 export interface PodNetwork {
   netns: string;
@@ -15,12 +15,13 @@ export interface NetworkSettings {
   prefixLength: number;
   netnsPrefix: string;
   vethPrefix: string;
+  peerVethPrefix: string;
 }
 
 /** Names fit Linux's 15-character interface limit and are derived from the pod UID, so leftovers are found by prefix. */
-export function podNetworkNames(uid: string, s: Pick<NetworkSettings, 'netnsPrefix' | 'vethPrefix'>): { netns: string; hostVeth: string; peerVeth: string } {
+export function podNetworkNames(uid: string, s: Pick<NetworkSettings, 'netnsPrefix' | 'vethPrefix' | 'peerVethPrefix'>): { netns: string; hostVeth: string; peerVeth: string } {
   const id = createHash('sha256').update(uid).digest('hex').slice(0, 8);
-  return { netns: `${s.netnsPrefix}${id}`, hostVeth: `${s.vethPrefix}${id}`, peerVeth: `lullp${id}` };
+  return { netns: `${s.netnsPrefix}${id}`, hostVeth: `${s.vethPrefix}${id}`, peerVeth: `${s.peerVethPrefix}${id}` };
 }
 
 export async function createPodNetwork(uid: string, ip: string, s: NetworkSettings): Promise<PodNetwork> {

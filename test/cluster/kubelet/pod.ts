@@ -119,7 +119,7 @@ export class PodWorker {
     if (this.pod.spec?.hostNetwork) throw new Error('hostNetwork pods are not supported by the test kubelet');
     const { config, api, pool, prefixLength } = this.deps;
     const ip = pool.allocate();
-    this.network = await createPodNetwork(this.uid, ip, { bridge: config.bridge, gateway: config.gateway, prefixLength, netnsPrefix: config.netnsPrefix, vethPrefix: config.vethPrefix });
+    this.network = await createPodNetwork(this.uid, ip, { bridge: config.bridge, gateway: config.gateway, prefixLength, netnsPrefix: config.netnsPrefix, vethPrefix: config.vethPrefix, peerVethPrefix: config.peerVethPrefix });
     await mkdir(this.podDir, { recursive: true });
     this.volumes = await prepareVolumes(this.pod, this.podDir, api, ip, config.gateway);
     this.changed();
