@@ -1,0 +1,44 @@
+// What every step of a reconcile reads and writes through, and what the leader remembers per app.
+import type { Logger } from '../core/log.ts';
+import type { Api } from './api.ts';
+import type { AskPod } from './activity.ts';
+import type { Deadlines } from './deadlines.ts';
+import type { RecordEvent } from './events.ts';
+import type { ReconcilerMetrics } from './metrics.ts';
+import type { PortTable } from './ports.ts';
+import type { InterceptorEndpoint } from './slices.ts';
+import type { World } from './world.ts';
+
+/** Kept by the leader only, and lost with leadership: everything here can be learned again. */
+export interface AppMemory {
+  /** Latest activity known on any pod, on the reconciler's clock. */
+  activeAt?: number;
+  /** Failed activity asks in a row, and when to ask again after the last one. */
+  failures: number;
+  retryAt?: number;
+  /** Why the app may not sleep now, when something other than activity stops it. */
+  blocked?: string;
+  /** When the wake in progress was first seen, and whether its failure was reported. */
+  wakeStartedAt?: number;
+  wakeFailedReported?: boolean;
+  /** Touch backoff per object ("deployment", "service/<name>"). */
+  touches: Map<string, { attempts: number; nextAt: number }>;
+}
+
+export interface Context {
+  world: World;
+  api: Api;
+  ask: AskPod;
+  record: RecordEvent;
+  metrics: ReconcilerMetrics;
+  logger: Logger;
+  deadlines: Deadlines;
+  ports: PortTable;
+  interceptors: () => InterceptorEndpoint[];
+  memory: (key: string) => AppMemory;
+  now: () => number;
+}
+
+export function newMemory(): AppMemory {
+  return { failures: 0, touches: new Map() };
+}

@@ -1,0 +1,123 @@
+// `lull reconciler`: wires configuration, informers, leader election, the controller and the server.
+import { once } from 'node:events';
+import { EXCLUDED_NAMESPACES } from '../core/annotations.ts';
+import { kubeClient, loadKubeConfig } from '../core/kube-client.ts';
+import { createLogger } from '../core/log.ts';
+import { activityClient } from './activity.ts';
+import { api } from './api.ts';
+import { parseConfig, USAGE, type ReconcilerConfig } from './config.ts';
+import { Controller } from './controller.ts';
+import { eventRecorder } from './events.ts';
+import { informer, type Change } from './informers.ts';
+import { parseSelector } from './labels.ts';
+import { elector, kubeLeaseStore } from './leader.ts';
+import { createMetrics } from './metrics.ts';
+import { trimDeployment, trimNamespace, trimPod, trimService, trimSlice } from './objects.ts';
+import { buildServer } from './server.ts';
+import { podIndex, routeIndex, sliceIndex, World, type Informers } from './world.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let config: ReconcilerConfig;
+  try {
+    config = parseConfig(argv);
+  } catch (err) {
+    process.stderr.write(`lull reconciler: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  const logger = createLogger('reconciler');
+  const client = kubeClient(loadKubeConfig(config.kubeconfig));
+  let controller: Controller | undefined;
+  const metrics = createMetrics({
+    appsByState: () => controller?.appsByState() ?? { awake: 0, sleeping: 0, waking: 0 },
+    queueDepth: () => controller?.queue.depth ?? 0,
+    deadlines: () => controller?.ctx.deadlines.size ?? 0,
+  });
+
+  // Lull's own namespace and kube-system are never managed: not worth caching either.
+  const notExcluded = [...new Set([...EXCLUDED_NAMESPACES, config.namespace])].map((ns) => `metadata.namespace!=${ns}`).join(',');
+  const common = { client, logger };
+  const synced = (resource: string) => () => metrics.informerSynced.set({ resource }, 1);
+  const forward = <T>(handler: (c: Controller) => (change: Change, object: T) => void) => (change: Change, object: T) => {
+    if (controller) handler(controller)(change, object);
+  };
+  const informers: Informers = {
+    namespaces: informer({ ...common, path: '/api/v1/namespaces', trim: trimNamespace, onChange: forward((c) => c.onNamespace), onSynced: synced('namespaces') }),
+    deployments: informer({ ...common, path: '/apis/apps/v1/deployments', fieldSelector: notExcluded, trim: trimDeployment, onChange: forward((c) => c.onDeployment), onSynced: synced('deployments') }),
+    // Every Service, everywhere: interceptor ports are unique cluster-wide.
+    services: informer({ ...common, path: '/api/v1/services', trim: trimService, indexBy: routeIndex, onChange: forward((c) => c.onService), onSynced: synced('services') }),
+    slices: informer({ ...common, path: '/apis/discovery.k8s.io/v1/endpointslices', fieldSelector: notExcluded, trim: trimSlice, indexBy: sliceIndex, onChange: forward((c) => c.onSlice), onSynced: synced('endpointslices') }),
+    pods: informer({ ...common, path: '/api/v1/pods', fieldSelector: notExcluded, trim: trimPod, indexBy: podIndex, onChange: forward((c) => c.onPod), onSynced: synced('pods') }),
+    interceptors: informer({
+      ...common,
+      path: `/api/v1/namespaces/${config.interceptorNamespace}/pods`,
+      labelSelector: config.interceptorSelector,
+      trim: trimPod,
+      onChange: forward((c) => c.onInterceptor),
+      onSynced: synced('interceptors'),
+    }),
+  };
+  for (const resource of Object.keys(informers)) metrics.informerSynced.set({ resource: resource === 'slices' ? 'endpointslices' : resource }, 0);
+
+  const world = new World(informers, config.namespace, config.namespaceSelector ? parseSelector(config.namespaceSelector) : undefined);
+  const activity = activityClient(config.queryTimeoutMs);
+  controller = new Controller({
+    world,
+    api: api(client),
+    ask: activity.ask,
+    record: eventRecorder(client, config.lease.identity, logger),
+    metrics,
+    logger,
+    workers: config.workers,
+  });
+  for (const i of Object.values(informers)) i.start();
+
+  let stopping = false;
+  const lead = elector({
+    store: kubeLeaseStore(client, config.lease.namespace, config.lease.name, Math.max(500, Math.min(5000, config.lease.renewDeadlineMs / 2))),
+    settings: config.lease,
+    logger,
+    onStartedLeading: () => {
+      metrics.leader.set(1);
+      controller!.start();
+    },
+    onStoppedLeading: () => {
+      metrics.leader.set(0);
+      controller!.stop();
+    },
+  });
+  const server = buildServer({
+    metrics,
+    logger,
+    status: () => ({ synced: world.synced(), leading: lead.isLeader(), identity: config.lease.identity, stopping, ...(lead.leader() ? { leader: lead.leader()! } : {}) }),
+  });
+  await server.listen({ host: config.host, port: config.port });
+  logger.info({ host: config.host, port: config.port, identity: config.lease.identity }, 'reconciler listening');
+
+  const signal = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+  // Campaign only with full caches: a leader acting on half a picture would undo what it cannot see.
+  const ready = new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (!world.synced()) return;
+      clearInterval(check);
+      resolve();
+    }, 50);
+  });
+  const first = await Promise.race([ready.then(() => 'synced' as const), signal.then(() => 'signal' as const)]);
+  if (first === 'synced') {
+    logger.info('caches synced; campaigning for leadership');
+    void lead.run();
+    await signal;
+  }
+
+  stopping = true;
+  logger.info('stopping');
+  await lead.stop();
+  for (const i of Object.values(informers)) i.stop();
+  await activity.close();
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,148 @@
+// Idle detection and the sleep itself (DESIGN.md "Sleep"). Pods are asked only once the app's deadline
+// could have passed; the sleep writes state, then routes to the interceptor, then scales to zero, and
+// the scale is a compare-and-swap so a wake or a user's change in between always wins.
+import { REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE } from '../core/annotations.ts';
+import { formatDuration } from '../core/duration.ts';
+import { errors, lullError } from '../core/errors.ts';
+import { EVENT_REASONS } from '../core/events.ts';
+import type { InterceptorRoute } from '../core/interceptor-contract.ts';
+import { isStatus } from '../core/kube-client.ts';
+import { stateOf, type App } from './app.ts';
+import type { Context } from './context.ts';
+import { decide, firstDeadline, type PodAnswer } from './idle.ts';
+import type { DeploymentObj, PodObj, ServiceObj } from './objects.ts';
+import { sidecarRouted, sidecarRoutingPending } from './onboard.ts';
+import { ensureRoute, syncSlice } from './routes.ts';
+import { sliceName } from './slices.ts';
+
+/** Pods that can still take traffic: the ones whose activity decides. */
+export function livePods(pods: readonly PodObj[]): PodObj[] {
+  return pods.filter((p) => !p.metadata.deletionTimestamp && p.phase !== 'Succeeded' && p.phase !== 'Failed');
+}
+
+/**
+ * Pure: why the app may not sleep whatever its activity, or undefined. Sleeping needs a way back (a
+ * Service and a ready interceptor) and complete knowledge (every Service reaches it through the sidecar).
+ */
+export function sleepBlocker(services: readonly ServiceObj[], backendsOf: (s: ServiceObj) => readonly DeploymentObj[], interceptorsReady: number): string | undefined {
+  if (services.length === 0) return 'no Service selects it, so no request could wake it';
+  for (const service of services) {
+    const backends = backendsOf(service);
+    if (backends.length !== 1) return `Service ${service.metadata.name} also selects other Deployments`;
+    if (!sidecarRouted(service) || sidecarRoutingPending(service, backends)) return `Service ${service.metadata.name} does not reach it through the sidecar yet`;
+  }
+  if (interceptorsReady === 0) return 'no interceptor pod is ready to take its requests';
+  return undefined;
+}
+
+/** Awake and scaled up: ask the pods when the deadline has passed, sleep when they are all idle. */
+export async function tend(ctx: Context, app: App, services: readonly ServiceObj[]): Promise<void> {
+  const d = app.deployment;
+  const mem = app.memory;
+  if (d.replicas === 0) return; // Scaled to zero by someone else: there is nothing to ask.
+  const blocker = sleepBlocker(services, (s) => ctx.world.deploymentsSelectedBy(s), ctx.interceptors().length);
+  if (blocker !== mem.blocked) ctx.logger.debug({ app: app.key, blocker }, blocker ? 'may not sleep' : 'may sleep');
+  mem.blocked = blocker;
+  if (blocker) return; // Whatever lifts it (a Service, an interceptor) brings an event and a reconcile.
+
+  const pods = livePods(ctx.world.pods(app.namespace, app.name));
+  const idleAfter = app.settings.idleAfterMs;
+  const due = mem.retryAt ?? firstDeadline(mem.activeAt, pods.map((p) => p.startedAt), idleAfter);
+  const now = ctx.now();
+  if (now < due) {
+    app.later(due);
+    return;
+  }
+  const answers: PodAnswer[] = await Promise.all(pods.map((p) => ctx.ask(p)));
+  const askedAt = ctx.now();
+  const verdict = decide(answers, idleAfter, askedAt, mem.failures);
+  for (const a of answers) {
+    if ('error' in a) ctx.metrics.idleQueryFailures.inc();
+    const outcome = 'error' in a ? 'failed' : (a.snapshot.requestsInFlight ?? a.snapshot.inFlight) > 0 ? 'busy' : verdict.idle ? 'idle' : 'active';
+    ctx.metrics.idleQueries.inc({ outcome });
+  }
+  if (!verdict.idle) {
+    const failed = answers.length === 0 || answers.some((a) => 'error' in a);
+    mem.failures = failed ? mem.failures + 1 : 0;
+    mem.retryAt = failed ? verdict.recheckAt : undefined;
+    mem.activeAt = verdict.activeAt;
+    // The first failure in a row is worth a line; the retries that follow are not.
+    if (failed) ctx.logger[mem.failures === 1 ? 'info' : 'debug']({ app: app.key, reason: verdict.reason, retryAt: new Date(verdict.recheckAt).toISOString() }, 'counted busy');
+    app.later(verdict.recheckAt);
+    return;
+  }
+  mem.failures = 0;
+  mem.retryAt = undefined;
+  await sleep(ctx, app, services, askedAt - verdict.activeAt);
+}
+
+/** The sleep, in the order that loses nothing. */
+export async function sleep(ctx: Context, app: App, services: readonly ServiceObj[], idleForMs: number): Promise<void> {
+  const { namespace, name } = app;
+  const before = app.deployment.replicas;
+  const sleptAt = new Date(ctx.now()).toISOString();
+
+  // 1. The state first: from here on the interceptor knows the app and how many replicas to wake it to.
+  let d: DeploymentObj | undefined = app.deployment;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      d = await ctx.api.annotateDeployment(namespace, name, { [STATE]: 'sleeping', [REPLICAS_BEFORE_SLEEP]: String(before), [SLEPT_AT]: sleptAt }, d.metadata.resourceVersion);
+      break;
+    } catch (err) {
+      if (!isStatus(err, 409) || attempt >= 3) throw err;
+      // Changed since the cache saw it (often just its status): go on only if nothing that matters moved.
+      d = await ctx.api.getDeployment(namespace, name);
+      if (d === undefined || d.replicas !== before || (stateOf(d) ?? 'awake') !== 'awake' || !d.injected) {
+        ctx.logger.info({ app: app.key }, lullError(errors.sleepAborted, app.key, 'the Deployment changed while it was being put to sleep').message);
+        return;
+      }
+    }
+  }
+
+  // 2. Routes to the interceptor, before a single pod goes away.
+  const written: ServiceObj[] = [];
+  try {
+    for (const service of services) {
+      const route: InterceptorRoute | undefined = await ensureRoute(ctx, name, service);
+      if (route === undefined) continue;
+      await syncSlice(ctx, service, route);
+      written.push(service);
+    }
+  } catch (err) {
+    await undo(ctx, app, written);
+    throw err;
+  }
+
+  // 3. Scale to zero, only if nobody woke or scaled it meanwhile (the interceptor writes waking).
+  for (let attempt = 0; ; attempt++) {
+    const fresh = await ctx.api.getDeployment(namespace, name);
+    if (fresh === undefined || stateOf(fresh) !== 'sleeping' || fresh.replicas !== before) {
+      ctx.logger.info({ app: app.key, state: fresh && stateOf(fresh), replicas: fresh?.replicas }, lullError(errors.sleepAborted, app.key, 'it was woken or scaled while the interceptor was being put in front of it').message);
+      return; // The waking phase of the next reconcile tidies up.
+    }
+    try {
+      await ctx.api.scale(namespace, name, 0, fresh.metadata.resourceVersion);
+      break;
+    } catch (err) {
+      if (!isStatus(err, 409) || attempt >= 5) throw err;
+    }
+  }
+
+  app.memory.activeAt = undefined;
+  ctx.metrics.sleeps.inc();
+  ctx.record(
+    { namespace, name, uid: app.deployment.metadata.uid },
+    EVENT_REASONS.slept,
+    `No request for ${formatDuration(idleForMs)} (idle-after ${formatDuration(app.settings.idleAfterMs)}): scaled from ${before} to 0; requests now wake it through the interceptor`,
+  );
+}
+
+/** A sleep that failed half-way: back to awake, so nothing waits on an interceptor for an app that never slept. */
+async function undo(ctx: Context, app: App, written: readonly ServiceObj[]): Promise<void> {
+  try {
+    for (const service of written) await ctx.api.deleteSlice(app.namespace, sliceName(service.metadata.name));
+    await ctx.api.annotateDeployment(app.namespace, app.name, { [STATE]: 'awake', [REPLICAS_BEFORE_SLEEP]: null, [SLEPT_AT]: null });
+  } catch (err) {
+    ctx.logger.warn({ app: app.key, err: (err as Error).message }, 'could not undo a failed sleep; the next reconcile will');
+  }
+}

@@ -1,0 +1,209 @@
+// The product as a newcomer meets it, on the local cluster: deploy/ applies cleanly, every part runs
+// as pods under its own ServiceAccount with RBAC that is enough (the loop works through them) and not
+// more (can-i says no to the rest), and `lull status`, `lull wake` and `lull sleep` tell and do the
+// right thing through a sleep and a wake. Lull is installed isolated (support/isolated-lull.ts), so
+// other test runs on the same cluster are not disturbed.
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { installIsolated, REPO, run, type Installed } from './support/isolated-lull.ts';
+import { get } from './support/http.ts';
+import { onCluster, waitFor } from './support/kube.ts';
+
+const KUBECONFIG = inject('kubeconfig');
+const KUBECTL = inject('kubectl');
+const ID = randomBytes(3).toString('hex');
+const LULL_NS = `lull-e2e-product-${ID}`;
+const APPS_NS = `lull-e2e-product-apps-${ID}`;
+const SCOPE = { key: `e2e.lull.dev/product-${ID}`, value: 'true' };
+
+const env = () => ({ ...process.env, KUBECONFIG });
+async function kubectl(args: string[], input?: string): Promise<string> {
+  const r = await run(KUBECTL, args, { env: env(), ...(input !== undefined ? { input } : {}) });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+const lull = (...args: string[]) => run(process.execPath, [resolve(REPO, 'bin/lull.ts'), ...args, '--kubeconfig', KUBECONFIG], { env: { ...process.env, KUBECONFIG: '' } });
+
+interface StatusItem {
+  name: string;
+  state: string;
+  replicas: number;
+  readyReplicas: number;
+  idleAfterMs: number;
+  lastActivity?: string;
+  asleepForMs?: number;
+  lastWake?: { at: string; durationMs?: number };
+}
+
+async function status(name: string): Promise<StatusItem | undefined> {
+  const r = await lull('status', '-n', APPS_NS, '-o', 'json');
+  if (r.code !== 0) throw new Error(`lull status failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout).items as StatusItem[]).find((i) => i.name === name);
+}
+
+const stateIs = (name: string, state: string) => async () => {
+  const item = await status(name);
+  return item?.state === state ? item : undefined;
+};
+
+function app(name: string, annotations: Record<string, string>) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: APPS_NS, annotations },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: 'node:24',
+              command: ['node', resolve(REPO, 'test/fixtures/http-app.ts'), '--port', '8080', '--name', name],
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+const service = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: APPS_NS },
+  spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+});
+
+onCluster('the product on the local cluster', () => {
+  let installed: Installed | undefined;
+  let url = '';
+
+  beforeAll(async () => {
+    installed = await installIsolated(KUBECTL, KUBECONFIG, { namespace: LULL_NS, suffix: `-e2e-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-product', `lull-${ID}.yaml`));
+    await kubectl(['create', 'namespace', APPS_NS]);
+    await kubectl(['label', 'namespace', APPS_NS, `${SCOPE.key}=${SCOPE.value}`]);
+    await waitFor(`the default ServiceAccount in ${APPS_NS}`, () => kubectl(['get', 'serviceaccount', 'default', '-n', APPS_NS]).then(() => true));
+  });
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', APPS_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
+    await installed?.uninstall();
+  });
+
+  it('deploy/ applies cleanly as it is (server-side dry run)', async () => {
+    const out = await kubectl(['apply', '--dry-run=server', '-k', resolve(REPO, 'deploy')]);
+    for (const kind of ['namespace/lull-system', 'deployment.apps/lull-webhook', 'deployment.apps/lull-reconciler', 'deployment.apps/lull-interceptor', 'configmap/lull-defaults', 'mutatingwebhookconfiguration.admissionregistration.k8s.io/lull-webhook']) {
+      expect(out).toContain(kind);
+    }
+  });
+
+  it('runs every part as ready pods under its own ServiceAccount', async () => {
+    const pods = JSON.parse(await kubectl(['get', 'pods', '-n', LULL_NS, '-o', 'json'])).items as any[];
+    const byPart = new Map<string, string[]>();
+    for (const pod of pods) {
+      if (pod.metadata.deletionTimestamp) continue;
+      const sa = pod.spec.serviceAccountName as string;
+      expect(pod.status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
+      byPart.set(sa, [...(byPart.get(sa) ?? []), pod.metadata.name]);
+    }
+    expect([...byPart.keys()].sort()).toEqual(['lull-interceptor', 'lull-reconciler', 'lull-webhook']);
+    expect(byPart.get('lull-webhook')).toHaveLength(2);
+    expect(byPart.get('lull-reconciler')).toHaveLength(2);
+    expect(byPart.get('lull-interceptor')!.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('gives each part no more than it needs', async () => {
+    const canI = async (sa: string, ...args: string[]) => (await run(KUBECTL, ['auth', 'can-i', ...args, `--as=system:serviceaccount:${LULL_NS}:${sa}`], { env: env() })).stdout.trim();
+    // What each needs (the loop below proves it is enough) ...
+    expect(await canI('lull-webhook', 'list', 'deployments', '-A')).toBe('yes');
+    expect(await canI('lull-reconciler', 'patch', 'deployments', '-n', APPS_NS)).toBe('yes');
+    expect(await canI('lull-reconciler', 'create', 'endpointslices', '-n', APPS_NS)).toBe('yes');
+    expect(await canI('lull-interceptor', 'patch', 'deployments/scale', '-n', APPS_NS)).toBe('yes');
+    // ... and what none of them may do.
+    for (const sa of ['lull-webhook', 'lull-reconciler', 'lull-interceptor']) {
+      expect(await canI(sa, 'get', 'secrets', '-n', APPS_NS)).toBe('no');
+      expect(await canI(sa, 'create', 'pods', '-n', APPS_NS)).toBe('no');
+      expect(await canI(sa, 'delete', 'deployments', '-n', APPS_NS)).toBe('no');
+      expect(await canI(sa, 'create', 'clusterrolebindings')).toBe('no');
+    }
+    expect(await canI('lull-webhook', 'patch', 'deployments', '-n', APPS_NS)).toBe('no');
+    expect(await canI('lull-interceptor', 'delete', 'endpointslices', '-n', APPS_NS)).toBe('no');
+    expect(await canI('lull-interceptor', 'update', 'deployments', '-n', APPS_NS)).toBe('no');
+  });
+
+  it('puts an idle app to sleep and wakes it on a request, through the pods, as lull status shows', async () => {
+    await kubectl(['apply', '-f', '-'], [app('web', { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s' }), service('web')].map((o) => JSON.stringify(o)).join('\n'));
+    const awake = await waitFor('web onboarded, awake and ready', async () => {
+      const item = await status('web');
+      return item?.state === 'awake' && item.readyReplicas === 1 ? item : undefined;
+    }, 120_000, 500);
+    expect(awake.idleAfterMs).toBe(3000);
+    const svc = JSON.parse(await kubectl(['get', 'service', 'web', '-n', APPS_NS, '-o', 'json']));
+    await waitFor('the Service routed through the sidecar', async () => JSON.parse(await kubectl(['get', 'service', 'web', '-n', APPS_NS, '-o', 'json'])).spec.ports[0].targetPort === 'lull-8080', 60_000, 250);
+    url = `http://${svc.spec.clusterIP}/`;
+    const served = await waitFor('web to answer', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 30_000, 200);
+    expect(served.body).toContain('hello from web');
+
+    // Idle: the reconciler asks the sidecar, routes the Service to the interceptor, scales to zero.
+    const asleep = await waitFor('web asleep', stateIs('web', 'sleeping'), 90_000, 500);
+    expect(asleep.replicas).toBe(0);
+    expect(asleep.asleepForMs).toBeGreaterThanOrEqual(0);
+    const slices = JSON.parse(await kubectl(['get', 'endpointslices', '-n', APPS_NS, '-l', 'endpointslice.kubernetes.io/managed-by=reconciler.lull.dev', '-o', 'json'])).items;
+    expect(slices.some((s: any) => s.metadata.labels['kubernetes.io/service-name'] === 'web' && s.endpoints?.length > 0)).toBe(true);
+    await waitFor('the old pod gone', async () => JSON.parse(await kubectl(['get', 'pods', '-n', APPS_NS, '-l', 'app=web', '-o', 'json'])).items.length === 0, 90_000, 250);
+
+    // A request to the sleeping app is held by an interceptor pod, which wakes it, then answered.
+    const woken = await get(url, 120_000);
+    expect(woken.status).toBe(200);
+    expect(woken.body).toContain('hello from web');
+    const back = await waitFor('web awake again with its last wake', async () => {
+      const item = await status('web');
+      return item?.state === 'awake' && item.lastWake?.durationMs !== undefined ? item : undefined;
+    }, 60_000, 500);
+    expect(back.lastWake!.durationMs).toBeGreaterThan(0);
+    const table = await lull('status', '-n', APPS_NS);
+    expect(table.stdout).toMatch(/^NAME\s+STATE\s+REPLICAS\s+IDLE-AFTER\s+LAST-ACTIVITY\s+ASLEEP-FOR\s+LAST-WAKE/);
+    expect(table.stdout).toMatch(/\nweb\s+awake\s+\d\/1\s+3s\s/);
+  });
+
+  it('sleeps and wakes an app on command, and says clearly when it cannot', async () => {
+    await kubectl(['apply', '-f', '-'], [app('manual', { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1h' }), service('manual'), app('plain', {})].map((o) => JSON.stringify(o)).join('\n'));
+    await waitFor('manual onboarded and awake', async () => (await status('manual'))?.readyReplicas === 1 && (await status('manual'))?.state === 'awake', 120_000, 500);
+    await waitFor('manual routed through its sidecar', async () => JSON.parse(await kubectl(['get', 'service', 'manual', '-n', APPS_NS, '-o', 'json'])).spec.ports[0].targetPort === 'lull-8080', 60_000, 250);
+
+    const slept = await lull('sleep', 'deploy/manual', '-n', APPS_NS, '--timeout', '90s');
+    expect(slept.stderr).toBe('');
+    expect(slept.code).toBe(0);
+    expect(slept.stdout).toMatch(/deploy\/manual is asleep after .* \(scaled from 1 to 0\)/);
+    const asleep = await status('manual');
+    expect(asleep?.state).toBe('sleeping');
+    // Its own idle-after is back.
+    expect(asleep?.idleAfterMs).toBe(3_600_000);
+    expect((await lull('sleep', 'deploy/manual', '-n', APPS_NS)).stdout).toContain('already asleep');
+
+    const woke = await lull('wake', 'deploy/manual', '-n', APPS_NS);
+    expect(woke.stderr).toBe('');
+    expect(woke.code).toBe(0);
+    expect(woke.stdout).toContain('deploy/manual scaled from 0 to 1');
+    expect(woke.stdout).toMatch(/deploy\/manual is awake after .* \(1\/1 ready\)/);
+    expect((await status('manual'))?.state).toBe('awake');
+    expect((await lull('wake', 'deploy/manual', '-n', APPS_NS)).stdout).toContain('already awake');
+
+    const missing = await lull('wake', 'deploy/nowhere', '-n', APPS_NS);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`lull wake: deployment nowhere not found in namespace ${APPS_NS}\n`);
+    const plain = await lull('sleep', 'deploy/plain', '-n', APPS_NS);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain(`deployment plain in namespace ${APPS_NS} is not managed by Lull (it has no lull.dev/enabled annotation`);
+    expect(plain.stderr).toContain(`kubectl annotate -n ${APPS_NS} deploy/plain lull.dev/enabled=true`);
+    const usage = await lull('wake', 'manual', '-n', APPS_NS);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('usage: lull wake deploy/NAME');
+  });
+});

@@ -1,0 +1,353 @@
+// Whole reconciles against in-memory caches and a recording API: the sleep order, the guarded scale,
+// waking by a user's scale, onboarding touches and opt-out.
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../core/log.ts';
+import type { ActivitySnapshot } from '../../../core/sidecar-contract.ts';
+import type { Api } from '../../../reconciler/api.ts';
+import { newMemory, type AppMemory, type Context } from '../../../reconciler/context.ts';
+import { Deadlines } from '../../../reconciler/deadlines.ts';
+import type { PodAnswer } from '../../../reconciler/idle.ts';
+import type { Cached, Informer } from '../../../reconciler/informers.ts';
+import { createMetrics } from '../../../reconciler/metrics.ts';
+import type { DeploymentObj, NamespaceObj, PodObj, ServiceObj, SliceObj } from '../../../reconciler/objects.ts';
+import { PortTable } from '../../../reconciler/ports.ts';
+import { reconcile } from '../../../reconciler/reconcile.ts';
+import { readyInterceptors } from '../../../reconciler/slices.ts';
+import { podIndex, routeIndex, sliceIndex, World } from '../../../reconciler/world.ts';
+
+function memInformer<T extends Cached>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> & { objects: T[] } {
+  return {
+    objects,
+    path: '/fake',
+    synced: () => true,
+    get: (name, namespace) => objects.find((o) => o.metadata.name === name && (o.metadata.namespace ?? '') === (namespace ?? '')),
+    list: (namespace) => objects.filter((o) => namespace === undefined || (o.metadata.namespace ?? '') === namespace),
+    indexed: (key) => objects.filter((o) => indexBy?.(o) === key),
+    start() {},
+    stop() {},
+  };
+}
+
+const NOW = Date.parse('2024-05-01T12:00:00Z');
+
+function deployment(annotations: Record<string, string>, extra: Partial<DeploymentObj> = {}): DeploymentObj {
+  return {
+    metadata: { name: 'web', namespace: 'shop', uid: 'dep-uid', resourceVersion: '100', annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s', 'lull.dev/injected': '0.1.0', ...annotations } },
+    replicas: 2,
+    selector: { matchLabels: { app: 'web' } },
+    podLabels: { app: 'web' },
+    injected: true,
+    hasTcpPort: true,
+    fronted: { '8080': 'lull-8080' },
+    portNames: { http: 8080 },
+    rolledOut: true,
+    readyReplicas: 2,
+    currentReplicas: 2,
+    ...extra,
+  };
+}
+
+const service = (annotations: Record<string, string> = {}): ServiceObj => ({
+  metadata: { name: 'web', namespace: 'shop', uid: 'svc-uid', resourceVersion: '7', creationTimestamp: '2024-01-01T00:00:00Z', annotations: { 'lull.dev/original-target-ports': '{"80":"http"}', ...annotations } },
+  selector: { app: 'web' },
+  ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'lull-8080' }],
+});
+
+const pod = (name: string, ip: string, namespace = 'shop', extra: Partial<PodObj> = {}): PodObj => ({
+  metadata: { name, namespace, uid: `${name}-uid`, resourceVersion: '1' },
+  deployment: 'web',
+  ip,
+  phase: 'Running',
+  ready: true,
+  startedAt: NOW - 60_000,
+  adminPort: 9930,
+  ...extra,
+});
+
+const ownSlice = (ready: boolean): SliceObj => ({
+  metadata: { name: 'web-abcde', namespace: 'shop', uid: 'es', resourceVersion: '1', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+  addressType: 'IPv4',
+  endpoints: [{ addresses: ['10.213.0.50'], conditions: { ready } }],
+  ports: [{ name: 'http', port: 9931, protocol: 'TCP' }],
+});
+
+const lullSlice = (): SliceObj => ({
+  metadata: { name: 'web-lull', namespace: 'shop', uid: 'ls', resourceVersion: '3', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'reconciler.lull.dev' }, ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'svc-uid' }] },
+  addressType: 'IPv4',
+  endpoints: [{ addresses: ['10.213.0.2'], conditions: { ready: true, serving: true, terminating: false }, targetRef: { name: 'icpt', kind: 'Pod' } }],
+  ports: [{ name: 'http', port: 20000, protocol: 'TCP' }],
+});
+
+interface Setup {
+  deployments: DeploymentObj[];
+  services?: ServiceObj[];
+  slices?: SliceObj[];
+  pods?: PodObj[];
+  namespaceLabels?: Record<string, string>;
+  /** What each pod's sidecar answers. */
+  activity?: Record<string, Partial<ActivitySnapshot> | Error>;
+  /** What a fresh GET of the Deployment returns during a sleep (someone else's change). */
+  fresh?: (d: DeploymentObj) => DeploymentObj;
+  interceptorPods?: PodObj[];
+  memory?: Partial<AppMemory>;
+}
+
+function setup(s: Setup) {
+  const calls: string[] = [];
+  const events: string[] = [];
+  let deployment = s.deployments[0]!;
+  const fakeApi: Api = {
+    async getDeployment() {
+      calls.push('get deployment');
+      return s.fresh ? s.fresh(deployment) : deployment;
+    },
+    async annotateDeployment(_ns, _name, changes, rv) {
+      calls.push(`annotate deployment ${JSON.stringify(changes)}${rv ? ` if ${rv}` : ''}`);
+      const annotations = { ...deployment.metadata.annotations };
+      for (const [k, v] of Object.entries(changes)) if (v === null) delete annotations[k];
+      else annotations[k] = v;
+      deployment = { ...deployment, metadata: { ...deployment.metadata, annotations, resourceVersion: String(Number(deployment.metadata.resourceVersion) + 1) } };
+      return deployment;
+    },
+    async annotateService(_ns, name, changes) {
+      calls.push(`annotate service ${name} ${JSON.stringify(changes)}`);
+    },
+    async scale(_ns, _name, replicas, rv) {
+      calls.push(`scale to ${replicas}${rv ? ` if ${rv}` : ''}`);
+    },
+    async touch(kind, _ns, name) {
+      calls.push(`touch ${kind} ${name}`);
+    },
+    async getSlice() {
+      return undefined;
+    },
+    async createSlice(slice) {
+      calls.push(`create slice ${slice.metadata.name} ${JSON.stringify(slice.ports)} -> ${slice.endpoints.map((e) => e.addresses[0]).join(',')}`);
+      return { ...slice, metadata: { ...slice.metadata, uid: 'new', resourceVersion: '1' } } as unknown as SliceObj;
+    },
+    async replaceSlice(slice) {
+      calls.push(`replace slice ${slice.metadata.name}`);
+      return slice as unknown as SliceObj;
+    },
+    async deleteSlice(_ns, name) {
+      calls.push(`delete slice ${name}`);
+      return true;
+    },
+  };
+  const namespaces = memInformer<NamespaceObj>([{ metadata: { name: 'shop', uid: 'n', resourceVersion: '1', labels: s.namespaceLabels ?? {} } }]);
+  const interceptors = memInformer<PodObj>(s.interceptorPods ?? [pod('icpt', '10.213.0.2', 'lull-system', { deployment: undefined })]);
+  const world = new World(
+    {
+      namespaces,
+      deployments: memInformer(s.deployments),
+      services: memInformer(s.services ?? [service()], routeIndex),
+      slices: memInformer(s.slices ?? [ownSlice(true)], sliceIndex),
+      pods: memInformer(s.pods ?? [pod('web-1', '10.213.0.50')], podIndex),
+      interceptors,
+    },
+    'lull-system',
+  );
+  const memory = new Map<string, AppMemory>();
+  if (s.memory) memory.set('shop/web', { ...newMemory(), ...s.memory });
+  const ask = async (p: PodObj): Promise<PodAnswer> => {
+    const a = s.activity?.[p.metadata.name] ?? { lastActivityAt: NOW - 10_000 };
+    if (a instanceof Error) return { pod: p.metadata.name, error: a.message };
+    return { pod: p.metadata.name, receivedAt: NOW, snapshot: { lastActivityAt: 0, inFlight: 0, requestsInFlight: 0, connectionsInFlight: 0, requestsTotal: 1, connectionsTotal: 0, ready: true, draining: false, startedAt: NOW - 60_000, now: NOW, ...a } };
+  };
+  const ctx: Context = {
+    world,
+    api: fakeApi,
+    ask,
+    record: (_t, reason, message) => events.push(`${reason}: ${message}`),
+    metrics: createMetrics({ processMetrics: false }),
+    logger: createLogger('test', 'silent'),
+    deadlines: new Deadlines(() => {}),
+    ports: new PortTable(() => NOW),
+    interceptors: () => readyInterceptors(interceptors.list()),
+    memory: (key) => {
+      if (!memory.has(key)) memory.set(key, newMemory());
+      return memory.get(key)!;
+    },
+    now: () => NOW,
+  };
+  return { ctx, calls, events, memory };
+}
+
+describe('reconcile', () => {
+  it('puts an idle app to sleep in the order that loses nothing: state, route and slice, then a guarded scale', async () => {
+    const { ctx, calls, events } = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })] });
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual([
+      // Ports are allocated while awake, so the interceptor can listen before the first sleep.
+      'annotate service web {"lull.dev/interceptor-ports":"{\\"deployment\\":\\"web\\",\\"ports\\":{\\"http\\":20000}}"}',
+      `annotate deployment {"lull.dev/state":"sleeping","lull.dev/replicas-before-sleep":"2","lull.dev/slept-at":"2024-05-01T12:00:00.000Z"} if 100`,
+      'create slice web-lull [{"name":"http","port":20000,"protocol":"TCP"}] -> 10.213.0.2',
+      'get deployment',
+      'scale to 0 if 101',
+    ]);
+    expect(events).toEqual(['Slept: No request for 10s (idle-after 3s): scaled from 2 to 0; requests now wake it through the interceptor']);
+  });
+
+  it('does not scale to zero when the app was woken while the interceptor was put in front of it', async () => {
+    const { ctx, calls, events } = setup({
+      deployments: [deployment({ 'lull.dev/state': 'awake' })],
+      fresh: (d) => ({ ...d, metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'lull.dev/state': 'waking' } } }),
+    });
+    await reconcile(ctx, 'shop/web');
+    expect(calls.at(-1)).toBe('get deployment');
+    expect(calls.some((c) => c.startsWith('scale'))).toBe(false);
+    expect(events).toEqual([]);
+  });
+
+  it('asks nobody before the deadline, and waits a full idle period after a request in flight', async () => {
+    const early = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' }, {})], pods: [pod('web-1', '10.213.0.50', 'shop', { startedAt: NOW - 1000 })] });
+    const outcome = await reconcile(early.ctx, 'shop/web');
+    expect(outcome.nextAt).toBe(NOW - 1000 + 3000);
+    expect(early.calls.filter((c) => !c.startsWith('annotate service'))).toEqual([]);
+
+    const busy = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })], activity: { 'web-1': { lastActivityAt: NOW - 60_000, requestsInFlight: 1, inFlight: 1 } } });
+    expect((await reconcile(busy.ctx, 'shop/web')).nextAt).toBe(NOW + 3000);
+    expect(busy.calls.some((c) => c.includes('sleeping'))).toBe(false);
+  });
+
+  it('never sleeps when a pod cannot be asked', async () => {
+    const { ctx, calls, memory } = setup({
+      deployments: [deployment({ 'lull.dev/state': 'awake' })],
+      pods: [pod('web-1', '10.213.0.50'), pod('web-2', '10.213.0.51')],
+      activity: { 'web-2': new Error('connect ETIMEDOUT') },
+    });
+    const outcome = await reconcile(ctx, 'shop/web');
+    expect(calls.some((c) => c.includes('sleeping'))).toBe(false);
+    expect(outcome.nextAt).toBe(NOW + 500);
+    expect(memory.get('shop/web')).toMatchObject({ failures: 1, retryAt: NOW + 500 });
+  });
+
+  it('keeps a sleeping app\'s slice and ports as they are, and does nothing more', async () => {
+    const { ctx, calls } = setup({
+      deployments: [deployment({ 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 0, readyReplicas: 0 })],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      slices: [ownSlice(false), lullSlice()],
+      pods: [],
+    });
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual([]);
+  });
+
+  it('obeys a user who scales a sleeping app: the slice goes once its own endpoints are ready, then it is awake', async () => {
+    const sleeping = deployment({ 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2', 'lull.dev/slept-at': 'x' }, { replicas: 3 });
+    const notYet = setup({
+      deployments: [sleeping],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      slices: [ownSlice(false), lullSlice()],
+    });
+    const outcome = await reconcile(notYet.ctx, 'shop/web');
+    expect(notYet.calls).toEqual([]);
+    expect(outcome.nextAt).toBe(NOW + 120_000); // the hold-timeout, for WakeFailed
+
+    const ready = setup({
+      deployments: [sleeping],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      slices: [ownSlice(true), lullSlice()],
+    });
+    await reconcile(ready.ctx, 'shop/web');
+    expect(ready.calls).toEqual(['delete slice web-lull', 'annotate deployment {"lull.dev/state":"awake","lull.dev/replicas-before-sleep":null,"lull.dev/slept-at":null} if 100']);
+    expect(ready.events).toEqual(['Woke: Ready 0ms after the wake began (scaled to 3 by someone other than Lull); requests go straight to the app again']);
+  });
+
+  it('onboards: touches an opted-in Deployment without the sidecar, then waits before touching again', async () => {
+    const { ctx, calls } = setup({ deployments: [deployment({ 'lull.dev/injected': '' }, { injected: false })], namespaceLabels: {} });
+    const first = await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual(['touch deployment web']);
+    expect(first.nextAt).toBe(NOW + 1000);
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual(['touch deployment web']);
+  });
+
+  it('marks a newly injected app awake once, and points its Service at the sidecar after the rollout', async () => {
+    const { ctx, calls, events } = setup({
+      deployments: [deployment({})],
+      services: [{ ...service(), metadata: { ...service().metadata, annotations: {} }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http' }] }],
+    });
+    await reconcile(ctx, 'shop/web');
+    expect(calls.slice(0, 2)).toEqual(['annotate deployment {"lull.dev/state":"awake"} if 100', 'touch service web']);
+    expect(events).toEqual(['Onboarded: Lull manages this Deployment: it sleeps after 3s without traffic and wakes on the first request']);
+    expect(calls.some((c) => c.includes('sleeping'))).toBe(false); // not through the sidecar yet: no sleep
+  });
+
+  it('opting out wakes a sleeping app to its remembered size first', async () => {
+    const { ctx, calls } = setup({
+      deployments: [deployment({ 'lull.dev/enabled': 'false', 'lull.dev/injected': '', 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 0, injected: false })],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      slices: [ownSlice(false), lullSlice()],
+      pods: [],
+    });
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual(['scale to 2 if 100']);
+  });
+
+  it('opting out then restores Services, removes the slice once the app is reachable, and forgets the app', async () => {
+    const { ctx, calls, events } = setup({
+      deployments: [deployment({ 'lull.dev/enabled': 'false', 'lull.dev/injected': '', 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 2, injected: false })],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      slices: [ownSlice(true), lullSlice()],
+    });
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual([
+      'touch service web',
+      'delete slice web-lull',
+      'annotate service web {"lull.dev/interceptor-ports":null}',
+      'annotate deployment {"lull.dev/state":null,"lull.dev/replicas-before-sleep":null} if 100',
+    ]);
+    expect(events).toEqual(['OptedOut: Lull no longer manages this Deployment: the sidecar is removed and its Services point at the app again']);
+  });
+
+  it('reports WakeFailed once when no endpoint is ready within the hold-timeout, and keeps waiting', async () => {
+    const { ctx, calls, events } = setup({
+      deployments: [deployment({ 'lull.dev/state': 'waking', 'lull.dev/replicas-before-sleep': '1' }, { replicas: 1, readyReplicas: 0 })],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      slices: [ownSlice(false), lullSlice()],
+      pods: [pod('web-1', '10.213.0.50', 'shop', { ready: false, phase: 'Pending' })],
+      memory: { wakeStartedAt: NOW - 121_000 },
+    });
+    await reconcile(ctx, 'shop/web');
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual([]);
+    expect(events).toEqual(['WakeFailed: shop/web cannot come up: no ready endpoint 2m1s after the wake began (hold-timeout 2m): 0/1 pods ready; web-1 Pending']);
+  });
+
+  it('puts a wake that never scaled back to sleeping after the hold-timeout, so the next request retries', async () => {
+    const { ctx, calls, events } = setup({
+      deployments: [deployment({ 'lull.dev/state': 'waking', 'lull.dev/replicas-before-sleep': '1' }, { replicas: 0, readyReplicas: 0 })],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      slices: [ownSlice(false), lullSlice()],
+      pods: [],
+      memory: { wakeStartedAt: NOW - 120_000 },
+    });
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual(['annotate deployment {"lull.dev/state":"sleeping"} if 100']);
+    expect(events[0]).toContain('WakeFailed: shop/web cannot come up: no ready endpoint 2m after the wake began (hold-timeout 2m): the Deployment was never scaled up');
+  });
+
+  it('keeps the slice of a sleeping app in step with the interceptor pods', async () => {
+    const { ctx, calls } = setup({
+      deployments: [deployment({ 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 0, readyReplicas: 0 })],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      slices: [ownSlice(false), lullSlice()],
+      pods: [],
+      interceptorPods: [pod('icpt', '10.213.0.2', 'lull-system', { deployment: undefined }), pod('icpt-2', '10.213.0.3', 'lull-system', { deployment: undefined })],
+    });
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual(['replace slice web-lull']);
+  });
+
+  it('forgets a deleted Deployment: its Service loses the interceptor ports and slice', async () => {
+    const { ctx, calls } = setup({
+      deployments: [deployment({})],
+      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"gone","ports":{"http":20000}}' })],
+      slices: [ownSlice(true), lullSlice()],
+    });
+    const outcome = await reconcile(ctx, 'shop/gone');
+    expect(outcome.gone).toBe(true);
+    expect(calls).toEqual(['delete slice web-lull', 'annotate service web {"lull.dev/interceptor-ports":null}']);
+  });
+});
