@@ -39,3 +39,10 @@ export function clusterDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): Cl
 export function clusterDefaultsFromConfigMap(data: Record<string, string> | undefined): ClusterDefaults {
   return fromValues((entry) => data?.[entry.key]);
 }
+
+let fromEnv: AppSettings | undefined;
+/** The settings a Deployment without annotations gets in this process: read from the env once. */
+export function clusterSettings(): AppSettings {
+  fromEnv ??= clusterDefaultsFromEnv().settings;
+  return fromEnv;
+}

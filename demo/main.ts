@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       await wake(story, facts);
 
       const takeDown = options.down && startedHere && (await liveUsers(layout)).every((pid) => pid === process.pid);
-      summary(story, facts, cluster.kubeconfig, !takeDown);
+      summary(story, facts, cluster, !takeDown);
       if (options.down && !takeDown) say.raw(`\n--down: the cluster was already running before the demo (or a test run uses it), so it stays up; the demo's namespace ${options.namespace} is removed.`);
       if (options.down && !takeDown) await story.kubectl(['delete', 'namespace', options.namespace, '--wait=false']);
       if (takeDown) {

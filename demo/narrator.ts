@@ -18,7 +18,7 @@ export function narrator(out: NodeJS.WriteStream = process.stdout, totalSteps: n
   const color = (code: number, text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
   let n = 0;
   let liveShown = false;
-  let lastPlain = 0;
+  let lastPlain = Date.now();
   const write = (line: string) => {
     if (liveShown) {
       out.write('\r\x1b[2K');

@@ -1,6 +1,6 @@
 // The demo's six steps, each narrated with what it shows and how long it took.
 import { statSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import type { KubeConfig, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import { INJECTED, SLEPT_AT } from '../core/annotations.ts';
 import { formatDuration } from '../core/duration.ts';
@@ -194,7 +194,7 @@ export async function wake(s: Story, facts: Facts): Promise<void> {
   s.say.detail(`next ${after.count} requests: median ${preciseDuration(after.medianMs)}`);
 }
 
-export function summary(s: Story, facts: Facts, kubeconfig: string, clusterLeftUp: boolean): void {
+export function summary(s: Story, facts: Facts, cluster: { kubeconfig: string; kubectl: string }, clusterLeftUp: boolean): void {
   const { namespace } = s.options;
   const lullNs = facts.lull?.namespace ?? 'lull-system';
   s.say.blank();
@@ -204,8 +204,8 @@ export function summary(s: Story, facts: Facts, kubeconfig: string, clusterLeftU
   const lines = [
     '',
     'The cluster is still up. Try it yourself:',
-    `  export KUBECONFIG=${kubeconfig}`,
-    `  export PATH=${relative(process.cwd(), resolve(s.repo, 'node_modules/.bin')) || 'node_modules/.bin'}:$PATH   # Node 24, and the pinned kubectl is printed by: scripts/control-plane.sh --print-dir`,
+    `  export KUBECONFIG=${cluster.kubeconfig}`,
+    `  export PATH=${resolve(s.repo, 'node_modules/.bin')}:${dirname(cluster.kubectl)}:$PATH   # Node 24 and the pinned kubectl`,
     `  node ${cli} status -n ${namespace}              # state, replicas, idle-after, last activity, last wake`,
     `  curl ${facts.url}                           # wakes it if asleep`,
     `  node ${cli} sleep deploy/${APP} -n ${namespace}     # asleep as soon as it is idle`,

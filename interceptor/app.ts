@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { V1MicroTime, type CoreV1Event, type V1Deployment, type V1EndpointSlice, type V1Pod } from '@kubernetes/client-node';
 import { parseAnnotations, SLEPT_AT } from '../core/annotations.ts';
+import { clusterSettings } from '../core/cluster-defaults.ts';
 import { formatDuration } from '../core/duration.ts';
 import { buildEvent, EVENT_REASONS, type EventReason } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
@@ -60,7 +61,7 @@ export class App implements AppView {
   /** Ready targets per interceptor port; recomputed on change, not per connection. */
   #targets = new Map<number, Target[]>();
   #routes = new Map<number, Route>();
-  #settings: HoldSettings = parseAnnotations(undefined).settings;
+  #settings: HoldSettings = clusterSettings();
   #podFailure: string | undefined;
   #scaleFailure: string | undefined;
   /** The Deployment version a scale was tried on: never twice on the same one. */
@@ -186,7 +187,7 @@ export class App implements AppView {
   #update(): void {
     const deployment = this.#deploymentObject();
     if (deployment !== undefined) {
-      this.#settings = parseAnnotations(deployment.metadata?.annotations).settings;
+      this.#settings = parseAnnotations(deployment.metadata?.annotations, clusterSettings()).settings;
       const selector = selectorString(deployment.spec?.selector);
       if (selector !== this.#podSelector) {
         this.#podWatch?.stop();

@@ -2,6 +2,7 @@
 // interceptor replicas try at the same moment. Pure builders; the calls are in kube.ts.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { parseAnnotations, REPLICAS_BEFORE_SLEEP, STATE } from '../core/annotations.ts';
+import { clusterSettings } from '../core/cluster-defaults.ts';
 
 export interface PatchOp {
   op: 'test' | 'replace' | 'add';
@@ -19,7 +20,7 @@ export function wakeReplicas(deployment: Pick<V1Deployment, 'metadata'>): number
   const annotations = deployment.metadata?.annotations;
   const remembered = annotations?.[REPLICAS_BEFORE_SLEEP];
   if (remembered !== undefined && /^\d+$/.test(remembered) && Number(remembered) >= 1) return Number(remembered);
-  return parseAnnotations(annotations).settings.wakeReplicas;
+  return parseAnnotations(annotations, clusterSettings()).settings.wakeReplicas;
 }
 
 /**

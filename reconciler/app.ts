@@ -1,4 +1,5 @@
 // One app as a reconcile sees it, and the pure readings of its Deployment's annotations.
+import { clusterSettings } from '../core/cluster-defaults.ts';
 import { APP_STATES, parseAnnotations, REPLICAS_BEFORE_SLEEP, STATE, type AppSettings, type AppState } from '../core/annotations.ts';
 import type { AppMemory } from './context.ts';
 import type { DeploymentObj } from './objects.ts';
@@ -15,7 +16,7 @@ export interface App {
 }
 
 export function settingsOf(deployment: DeploymentObj): AppSettings {
-  return parseAnnotations(deployment.metadata.annotations).settings;
+  return parseAnnotations(deployment.metadata.annotations, clusterSettings()).settings;
 }
 
 /** The state Lull wrote, or undefined when none (or an unknown value) is there. */

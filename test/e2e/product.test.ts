@@ -104,14 +104,13 @@ onCluster('the product on the local cluster', () => {
   });
 
   it('runs every part as ready pods under its own ServiceAccount', async () => {
-    const pods = JSON.parse(await kubectl(['get', 'pods', '-n', LULL_NS, '-o', 'json'])).items as any[];
+    const ready = (pod: any) => pod.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+    const pods = await waitFor('every part ready', async () => {
+      const all = (JSON.parse(await kubectl(['get', 'pods', '-n', LULL_NS, '-o', 'json'])).items as any[]).filter((p) => !p.metadata.deletionTimestamp);
+      return all.length >= 6 && all.every(ready) ? all : undefined;
+    }, 120_000, 500);
     const byPart = new Map<string, string[]>();
-    for (const pod of pods) {
-      if (pod.metadata.deletionTimestamp) continue;
-      const sa = pod.spec.serviceAccountName as string;
-      expect(pod.status.conditions.find((c: any) => c.type === 'Ready')?.status).toBe('True');
-      byPart.set(sa, [...(byPart.get(sa) ?? []), pod.metadata.name]);
-    }
+    for (const pod of pods) byPart.set(pod.spec.serviceAccountName, [...(byPart.get(pod.spec.serviceAccountName) ?? []), pod.metadata.name]);
     expect([...byPart.keys()].sort()).toEqual(['lull-interceptor', 'lull-reconciler', 'lull-webhook']);
     expect(byPart.get('lull-webhook')).toHaveLength(2);
     expect(byPart.get('lull-reconciler')).toHaveLength(2);
@@ -154,8 +153,11 @@ onCluster('the product on the local cluster', () => {
     const asleep = await waitFor('web asleep', stateIs('web', 'sleeping'), 90_000, 500);
     expect(asleep.replicas).toBe(0);
     expect(asleep.asleepForMs).toBeGreaterThanOrEqual(0);
-    const slices = JSON.parse(await kubectl(['get', 'endpointslices', '-n', APPS_NS, '-l', 'endpointslice.kubernetes.io/managed-by=reconciler.lull.dev', '-o', 'json'])).items;
-    expect(slices.some((s: any) => s.metadata.labels['kubernetes.io/service-name'] === 'web' && s.endpoints?.length > 0)).toBe(true);
+    // Its Service now leads to the interceptor pods (the slice follows their readiness).
+    await waitFor('the interceptor slice with endpoints', async () => {
+      const slices = JSON.parse(await kubectl(['get', 'endpointslices', '-n', APPS_NS, '-l', 'endpointslice.kubernetes.io/managed-by=reconciler.lull.dev,kubernetes.io/service-name=web', '-o', 'json'])).items;
+      return slices.some((s: any) => s.endpoints?.length > 0);
+    }, 60_000, 250);
     await waitFor('the old pod gone', async () => JSON.parse(await kubectl(['get', 'pods', '-n', APPS_NS, '-l', 'app=web', '-o', 'json'])).items.length === 0, 90_000, 250);
 
     // A request to the sleeping app is held by an interceptor pod, which wakes it, then answered.
