@@ -233,6 +233,9 @@ async function deployManaged(name: string, ns: string, annotations: Record<strin
       svc.metadata.annotations?.['lull.dev/interceptor-ports'] !== undefined
     );
   }, 120_000, 200);
+  // The endpoints controller and kube-proxy follow the Service's new targetPort a moment later.
+  const ip = await clusterIP(name, ns);
+  await waitFor(`${name}'s ClusterIP to answer`, async () => (await ask(ip)) === `hello from ${name}`, 30_000);
 }
 
 async function waitAsleep(name: string, ns = NS.apps, timeoutMs = 30_000): Promise<void> {
