@@ -16,6 +16,12 @@ export interface AppMemory {
   /** Failed activity asks in a row, and when to ask again after the last one. */
   failures: number;
   retryAt?: number;
+  /**
+   * When this leader saw the last thing that kept the app from sleeping lift (typically its Services
+   * starting to reach it through the sidecar). Until kube-proxy follows a rewritten Service, requests
+   * bypass the sidecar unseen, so that moment counts as activity.
+   */
+  routedAt?: number;
   /** Why the app may not sleep now, when something other than activity stops it. */
   blocked?: string;
   /** When the wake in progress was first seen, and whether its failure was reported. */

@@ -32,9 +32,10 @@ export function failureBackoffMs(failures: number, idleAfterMs: number): number 
 /**
  * Pure. Idle only when every pod answered, none has a request in flight and the latest activity is at
  * least idle-after old. A pod that could not be asked counts as busy: never sleep on missing data.
+ * `floor` is activity known without asking (the moment the Services started reaching the sidecar).
  */
-export function decide(answers: readonly PodAnswer[], idleAfterMs: number, now: number, failures = 0): Verdict {
-  let latest = -Infinity;
+export function decide(answers: readonly PodAnswer[], idleAfterMs: number, now: number, failures = 0, floor = -Infinity): Verdict {
+  let latest = floor;
   let inFlight = 0;
   const failed: string[] = [];
   for (const answer of answers) {

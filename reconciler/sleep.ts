@@ -42,12 +42,14 @@ export async function tend(ctx: Context, app: App, services: readonly ServiceObj
   if (d.replicas === 0) return; // Scaled to zero by someone else: there is nothing to ask.
   const blocker = sleepBlocker(services, (s) => ctx.world.deploymentsSelectedBy(s), ctx.interceptors().length);
   if (blocker !== mem.blocked) ctx.logger.debug({ app: app.key, blocker }, blocker ? 'may not sleep' : 'may sleep');
+  const wasBlocked = mem.blocked !== undefined;
   mem.blocked = blocker;
   if (blocker) return; // Whatever lifts it (a Service, an interceptor) brings an event and a reconcile.
+  if (wasBlocked) mem.routedAt = ctx.now();
 
   const pods = livePods(ctx.world.pods(app.namespace, app.name));
   const idleAfter = app.settings.idleAfterMs;
-  const due = mem.retryAt ?? firstDeadline(mem.activeAt, pods.map((p) => p.startedAt), idleAfter);
+  const due = mem.retryAt ?? firstDeadline(Math.max(mem.activeAt ?? -Infinity, mem.routedAt ?? -Infinity), pods.map((p) => p.startedAt), idleAfter);
   const now = ctx.now();
   if (now < due) {
     app.later(due);
@@ -55,7 +57,7 @@ export async function tend(ctx: Context, app: App, services: readonly ServiceObj
   }
   const answers: PodAnswer[] = await Promise.all(pods.map((p) => ctx.ask(p)));
   const askedAt = ctx.now();
-  const verdict = decide(answers, idleAfter, askedAt, mem.failures);
+  const verdict = decide(answers, idleAfter, askedAt, mem.failures, mem.routedAt);
   for (const a of answers) {
     if ('error' in a) ctx.metrics.idleQueryFailures.inc();
     const outcome = 'error' in a ? 'failed' : (a.snapshot.requestsInFlight ?? a.snapshot.inFlight) > 0 ? 'busy' : verdict.idle ? 'idle' : 'active';

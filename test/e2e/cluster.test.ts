@@ -148,8 +148,9 @@ onCluster('the local cluster', () => {
     const server = `
       require('node:http').createServer((req, res) => { console.log('hook ' + req.url); res.end(); }).listen(8080);
       process.on('SIGTERM', () => { console.log('sigterm'); process.exit(0); });`;
-    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'stopper' }, spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'app', image: 'node', command: ['node', '-e', server], lifecycle: { preStop: { httpGet: { path: '/prestop', port: 8080 } } } }] } } });
-    await waitFor('stopper running', async () => (await core.readNamespacedPod({ name: 'stopper', namespace: ns })).status?.containerStatuses?.[0]?.state?.running !== undefined);
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'stopper' }, spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'app', image: 'node', command: ['node', '-e', server], lifecycle: { preStop: { httpGet: { path: '/prestop', port: 8080 } } }, readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] } } });
+    // Ready, not just running: the app must be listening (and have its SIGTERM handler) before it is stopped.
+    await waitFor('stopper ready', async () => (await core.readNamespacedPod({ name: 'stopper', namespace: ns })).status?.containerStatuses?.[0]?.ready === true);
     await core.deleteNamespacedPod({ name: 'stopper', namespace: ns });
     await waitFor('the pod to be gone', () => core.readNamespacedPod({ name: 'stopper', namespace: ns }).then(() => false, (err) => isNotFound(err)));
     expect((await podLog('stopper', 'app')).trim().split('\n')).toEqual(['hook /prestop', 'sigterm']);

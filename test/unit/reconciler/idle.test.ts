@@ -27,6 +27,12 @@ describe('decide', () => {
     expect(v).toEqual({ idle: true, activeAt: 2000 });
   });
 
+  it('counts the moment the Services began reaching the sidecar as activity (traffic before it went around the sidecar)', () => {
+    const quiet = answer('a', { lastActivityAt: 0, startedAt: 0, now: 10_000 }, 10_000);
+    expect(decide([quiet], IDLE, 10_000).idle).toBe(true);
+    expect(decide([quiet], IDLE, 10_000, 0, 9000)).toMatchObject({ idle: false, activeAt: 9000, recheckAt: 9000 + IDLE });
+  });
+
   it('is exact at the deadline: the latest activity plus idle-after', () => {
     const v = decide([answer('a', { lastActivityAt: 2500, now: 5000 }, 5000)], IDLE, 5000);
     expect(v).toMatchObject({ idle: false, activeAt: 2500, recheckAt: 5500, reason: 'recent activity' });
