@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { kubeClient } from '../core/kube-client.ts';
 import { down, up } from '../test/cluster/cluster.ts';
 import { clusterLayout } from '../test/cluster/layout.ts';
-import { clearStartedByTests, liveUsers, register, unregister } from '../test/cluster/sharing.ts';
+import { liveUsers, register, unregister } from '../test/cluster/sharing.ts';
 import { preciseDuration } from '../cli/human.ts';
 import { loadCliKubeconfig } from '../cli/kubeconfig.ts';
 import { runCommand } from '../cli/run.ts';
@@ -34,8 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       const t0 = performance.now();
       const cluster = await up({ layout, progress: (line) => say.detail(line) });
       startedHere = !cluster.alreadyRunning;
-      // Started or adopted by the demo, the cluster is the developer's now: test runs leave it up.
-      await clearStartedByTests(layout);
+      // A cluster a test run started stays that run's to stop (the demo's own e2e test runs it there).
       say.done(cluster.alreadyRunning ? 'reusing the running cluster' : 'cluster up: etcd, kube-apiserver, controller-manager, scheduler, kube-proxy and a process kubelet', performance.now() - t0);
 
       const kc = loadCliKubeconfig({ kubeconfig: cluster.kubeconfig });
