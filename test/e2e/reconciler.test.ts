@@ -15,6 +15,7 @@ import { clusterFiles, clusterLayout, REPO_ROOT } from '../cluster/layout.ts';
 import { logFilePath, pidFilePath, runningPid, stopProcess } from '../cluster/processes.ts';
 import { get } from './support/http.ts';
 import { waitFor } from './support/kube.ts';
+import { webhookConfigurations } from './support/webhook-registration.ts';
 
 const skip = inject('clusterSkipReason');
 const KUBECONFIG = inject('kubeconfig');
@@ -122,34 +123,6 @@ const standIn = {
   },
 };
 
-function webhookConfigurations(port: number) {
-  const common = {
-    admissionReviewVersions: ['v1'],
-    rules: [
-      { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-      { apiGroups: [''], apiVersions: ['v1'], resources: ['services'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-    ],
-    failurePolicy: 'Ignore',
-    sideEffects: 'None',
-    timeoutSeconds: 3,
-    // Only this file's namespaces: other e2e files share the cluster.
-    namespaceSelector: { matchLabels: { [SCOPE_LABEL]: 'true' } },
-  };
-  return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: CONFIG },
-      webhooks: [{ name: 'mutate.lull.dev', clientConfig: { url: `https://${GATEWAY}:${port}/mutate` }, reinvocationPolicy: 'Never', ...common }],
-    },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: CONFIG },
-      webhooks: [{ name: 'validate.lull.dev', clientConfig: { url: `https://${GATEWAY}:${port}/validate` }, ...common }],
-    },
-  ];
-}
 
 // --- the processes under test ------------------------------------------------------------------
 
@@ -273,7 +246,7 @@ describe.skipIf(skip !== null)('lull reconciler on the local cluster', () => {
 
     const port = await freePort(GATEWAY);
     await ok(['delete', 'secret', SECRET, '-n', 'lull-system', '--ignore-not-found']);
-    for (const config of webhookConfigurations(port)) await apply(config);
+    for (const config of webhookConfigurations(CONFIG, `https://${GATEWAY}:${port}`, SCOPE_LABEL)) await apply(config);
     webhook = startProcess('webhook', [
       'webhook',
       ...['--host', GATEWAY, '--port', String(port), '--service', '', '--ip-address', GATEWAY],

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clusterLayout, REPO_ROOT } from '../cluster/layout.ts';
+import { webhookConfigurations } from './support/webhook-registration.ts';
 
 const skip = inject('clusterSkipReason');
 const KUBECONFIG = inject('kubeconfig');
@@ -110,45 +111,6 @@ function webDeployment(name: string, namespace: string, annotations: Record<stri
   };
 }
 
-function webhookConfigurations(port: number) {
-  const common = {
-    admissionReviewVersions: ['v1'],
-    rules: [
-      { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-      { apiGroups: [''], apiVersions: ['v1'], resources: ['services'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-    ],
-    failurePolicy: 'Ignore',
-    sideEffects: 'None',
-    timeoutSeconds: 3,
-    // Only this file's namespaces: other e2e files share the cluster.
-    namespaceSelector: {
-      matchLabels: { [SCOPE_LABEL]: 'true' },
-      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'lull-system'] }],
-    },
-    objectSelector: { matchExpressions: [{ key: 'app.kubernetes.io/part-of', operator: 'NotIn', values: ['lull'] }] },
-  };
-  return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: CONFIG },
-      webhooks: [{ name: 'mutate.lull.dev', clientConfig: { url: `https://${GATEWAY}:${port}/mutate` }, reinvocationPolicy: 'Never', ...common }],
-    },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: CONFIG },
-      webhooks: [
-        {
-          name: 'validate.lull.dev',
-          clientConfig: { url: `https://${GATEWAY}:${port}/validate` },
-          matchConditions: [{ name: 'has-lull-annotations', expression: "has(object.metadata.annotations) && object.metadata.annotations.exists(k, k.startsWith('lull.dev/'))" }],
-          ...common,
-        },
-      ],
-    },
-  ];
-}
 
 let port = 0;
 let webhook: ChildProcess | undefined;
@@ -209,7 +171,7 @@ describe.skipIf(skip !== null)('lull webhook on the local cluster', () => {
       await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [SCOPE_LABEL]: 'true', ...(name === NS.label ? { 'lull.dev/inject': 'enabled' } : {}) } } });
     }
     await ok(['delete', 'secret', SECRET, '-n', 'lull-system', '--ignore-not-found']);
-    for (const config of webhookConfigurations(port)) await apply(config);
+    for (const config of webhookConfigurations(CONFIG, `https://${GATEWAY}:${port}`, SCOPE_LABEL)) await apply(config);
     await startWebhook();
   });
 

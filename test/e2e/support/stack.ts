@@ -6,6 +6,7 @@ import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync, writ
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { webhookConfigurations } from './webhook-registration.ts';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const GATEWAY = '10.213.0.1';
@@ -87,41 +88,6 @@ async function kubectlPath(): Promise<string> {
   return resolve(r.stdout.trim().split('\n').pop()!, 'kubectl');
 }
 
-function webhookConfigurations(name: string, url: string, scopeLabel: string) {
-  const common = {
-    admissionReviewVersions: ['v1'],
-    rules: [
-      { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-      { apiGroups: [''], apiVersions: ['v1'], resources: ['services'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-    ],
-    failurePolicy: 'Ignore',
-    sideEffects: 'None',
-    timeoutSeconds: 3,
-    namespaceSelector: { matchLabels: { [scopeLabel]: 'true' } },
-    objectSelector: { matchExpressions: [{ key: 'app.kubernetes.io/part-of', operator: 'NotIn', values: ['lull'] }] },
-  };
-  return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name },
-      webhooks: [{ name: 'mutate.lull.dev', clientConfig: { url: `${url}/mutate` }, reinvocationPolicy: 'Never', ...common }],
-    },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name },
-      webhooks: [
-        {
-          name: 'validate.lull.dev',
-          clientConfig: { url: `${url}/validate` },
-          matchConditions: [{ name: 'has-lull-annotations', expression: "has(object.metadata.annotations) && object.metadata.annotations.exists(k, k.startsWith('lull.dev/'))" }],
-          ...common,
-        },
-      ],
-    },
-  ];
-}
 
 /** A kubeconfig for a service account (its token, the cluster's CA): Lull's parts on the host act as themselves. */
 function serviceAccountKubeconfig(admin: string, token: string): string {
