@@ -37,6 +37,10 @@ export const errors = {
   appClosedEarly: define('LULL_APP_CLOSED', 'the app on port %d closed the connection before answering', 502),
   malformedRequest: define('LULL_MALFORMED_REQUEST', 'the request is not valid HTTP/1.1: %s', 400),
   headTooLarge: define('LULL_HEAD_TOO_LARGE', 'the request head is larger than %d bytes', 431),
+  // The sidecar's admin port.
+  adminParameter: define('LULL_ADMIN_PARAMETER', 'query parameter %s has value %j: %s', 400),
+  drainForbidden: define('LULL_DRAIN_FORBIDDEN', "a drain is started only by the pod's own preStop hook: %s", 403),
+  adminBusy: define('LULL_ADMIN_BUSY', 'the admin port already holds %d long polls, its limit; retry shortly', 503),
   clusterPrerequisite: define('LULL_CLUSTER_PREREQUISITE', 'the local cluster needs %s: %s', 1),
   clusterNotRunning: define('LULL_CLUSTER_NOT_RUNNING', 'the local cluster is not running (no %s); start it with `npm run cluster -- up`', 1),
   clusterRouteConflict: define('LULL_CLUSTER_ROUTE_CONFLICT', 'the local cluster ranges %s overlap routes already on this host (%s); remove those or change test/cluster/layout.ts', 1),

@@ -10,9 +10,16 @@ export const SIDECAR_ENV = {
   appReadiness: 'LULL_APP_READINESS',
   /** Quiet period the drain waits for (Go-style duration). */
   drainQuiet: 'LULL_DRAIN_QUIET',
-  /** Longest a drain may take (Go-style duration). */
+  /** Longest a drain may take (Go-style duration); also the most a `/lull/drain?max=` may ask for. */
   drainMax: 'LULL_DRAIN_MAX',
+  /** The node's addresses (downward API `status.hostIPs`, comma-separated): where the kubelet's probes and hooks come from. */
+  nodeIps: 'LULL_NODE_IPS',
+  /** Secret the preStop hook sends in `X-Lull-Drain-Token`; a drain without it is refused (loopback excepted). */
+  drainToken: 'LULL_DRAIN_TOKEN',
 } as const;
+
+/** Header of the preStop httpGet that carries the Deployment's drain token. */
+export const SIDECAR_DRAIN_TOKEN_HEADER = 'X-Lull-Drain-Token';
 
 export const SIDECAR_CONTAINER_NAME = 'lull-sidecar';
 /** The one Lull image; the sidecar is `lull sidecar` from it, tagged with the Lull version. */
@@ -25,6 +32,10 @@ export const SIDECAR_ADMIN_PORT_NAME = 'lull-admin';
 export const SIDECAR_FIRST_PROXY_PORT = 9931;
 export const SIDECAR_DRAIN_QUIET_MS = 2000;
 export const SIDECAR_DRAIN_MAX_MS = 30_000;
+/** Longest `/lull/wait-ready?timeout=`: a longer wait is asked again (the interceptor polls in chunks). */
+export const SIDECAR_WAIT_READY_MAX_MS = 300_000;
+/** Long polls (wait-ready, drain) the admin port holds open at once; more get 503 with Retry-After. */
+export const SIDECAR_MAX_LONG_POLLS = 64;
 
 /**
  * Name of the sidecar's container port that fronts app port `appPort` ("lull-8080"). Services are

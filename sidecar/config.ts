@@ -3,6 +3,7 @@
 import { parseDuration } from '../core/duration.ts';
 import { errors, lullError } from '../core/errors.ts';
 import { SIDECAR_ADMIN_PORT, SIDECAR_DRAIN_MAX_MS, SIDECAR_DRAIN_QUIET_MS, SIDECAR_ENV } from '../core/sidecar-contract.ts';
+import { parseNodeAddresses } from './peers.ts';
 import { checkFromProbe, type AppCheck } from './probe.ts';
 
 export interface PortMapping {
@@ -21,6 +22,10 @@ export interface SidecarConfig {
   readiness: AppCheck;
   drainQuietMs: number;
   drainMaxMs: number;
+  /** The node's addresses: a kube-probe request counts as a probe only from these (or loopback). */
+  nodeAddresses?: string[];
+  /** Required of a drain request from outside the pod; without one, only the node may drain. */
+  drainToken?: string;
 }
 
 export const APP_HOST = '127.0.0.1';
@@ -81,5 +86,10 @@ export function parseSidecarConfig(env: Record<string, string | undefined>): Sid
 
   const drainQuietMs = duration(env, SIDECAR_ENV.drainQuiet, SIDECAR_DRAIN_QUIET_MS, 'a duration such as 2s or 500ms, up to 1h');
   const drainMaxMs = duration(env, SIDECAR_ENV.drainMax, SIDECAR_DRAIN_MAX_MS, 'a duration such as 30s or 2m, up to 1h');
-  return { ports, adminPort, appHost: APP_HOST, readiness, drainQuietMs, drainMaxMs };
+  const nodeValue = env[SIDECAR_ENV.nodeIps] ?? '';
+  const nodeAddresses = parseNodeAddresses(nodeValue);
+  if (nodeAddresses === undefined) invalid(SIDECAR_ENV.nodeIps, nodeValue, 'comma-separated IP addresses (the downward API status.hostIPs)');
+  const drainToken = env[SIDECAR_ENV.drainToken] ?? '';
+  if (drainToken !== '' && !/^[\x21-\x7e]{16,256}$/.test(drainToken)) invalid(SIDECAR_ENV.drainToken, '(hidden)', '16 to 256 visible ASCII characters');
+  return { ports, adminPort, appHost: APP_HOST, readiness, drainQuietMs, drainMaxMs, nodeAddresses, ...(drainToken !== '' ? { drainToken } : {}) };
 }

@@ -8,6 +8,7 @@ import type { Activity } from './activity.ts';
 import { BodyFramer } from './body.ts';
 import { forwardedHead, parseRequestHead, parseResponseHead } from './head.ts';
 import type { SidecarMetrics } from './metrics.ts';
+import type { Peer } from './peers.ts';
 import { Tunnel } from './tunnel.ts';
 import type { Upstream, UpstreamOwner, UpstreamPool } from './upstream.ts';
 
@@ -19,6 +20,8 @@ export interface ForwardContext {
   isDraining: () => boolean;
   /** HTTP connections open now, so a drain can close the idle ones. */
   connections: Set<HttpConnection>;
+  /** Where a client is (peers.ts): only the node's and the pod's kube-probe requests are probes. */
+  peer(remoteAddress: string | undefined): Peer;
 }
 
 /** Longest request or response head accepted (Node's default is 16 KiB). */
@@ -60,6 +63,8 @@ export class HttpConnection implements UpstreamOwner {
   #client: Socket;
   #ctx: ForwardContext;
   #clientAddress: string;
+  /** The kubelet can be here: the node or the pod itself, not another pod sending a kube-probe User-Agent. */
+  #kubeletSide: boolean;
   #up: Upstream | null;
   #req = REQ_HEAD;
   #reqHead = '';
@@ -85,6 +90,7 @@ export class HttpConnection implements UpstreamOwner {
     const address = client.remoteAddress ?? 'unknown';
     // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; apps expect the plain IPv4 form.
     this.#clientAddress = address.startsWith('::ffff:') ? address.slice(7) : address;
+    this.#kubeletSide = ctx.peer(client.remoteAddress) !== 'other';
     this.#up = up;
     if (up !== null) up.owner = this;
     ctx.connections.add(this);
@@ -173,7 +179,7 @@ export class HttpConnection implements UpstreamOwner {
     const head = parseRequestHead(text);
     if ('error' in head) return this.#refuse(400, 'Bad Request', lullError(errors.malformedRequest, head.error).message);
     const ctx = this.#ctx;
-    const counted = !head.probe;
+    const counted = !(head.probe && this.#kubeletSide);
     if (counted) ctx.activity.requestStarted(Date.now());
     const out = forwardedHead(head, this.#clientAddress, ctx.isDraining());
     const exchange: Exchange = {

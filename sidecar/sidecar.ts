@@ -3,13 +3,15 @@
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import { Activity } from './activity.ts';
+import { SIDECAR_MAX_LONG_POLLS } from '../core/sidecar-contract.ts';
 import { createAdminServer } from './admin.ts';
 import { ClientSockets } from './clients.ts';
 import type { PortMapping, SidecarConfig } from './config.ts';
-import { drain, type DrainOptions, type DrainResult } from './drain.ts';
+import { Drainer, lingerFor, type DrainOptions, type DrainResult } from './drain.ts';
 import type { HttpConnection } from './forward.ts';
 import { createListener } from './listener.ts';
 import { createMetrics } from './metrics.ts';
+import { peerClassifier } from './peers.ts';
 import { Readiness, READINESS_DEFAULTS, startProber, type ReadinessOptions } from './readiness.ts';
 import { POOL_DEFAULTS, UpstreamPool, type PoolOptions } from './upstream.ts';
 
@@ -18,6 +20,10 @@ export interface StartOptions {
   listenHost?: string;
   readiness?: Partial<ReadinessOptions>;
   pool?: Partial<PoolOptions>;
+  /** False makes loopback clients count as remote ones (tests play other pods from 127.0.0.1). */
+  loopbackIsLocal?: boolean;
+  /** Wait-ready polls held at once (SIDECAR_MAX_LONG_POLLS). */
+  maxLongPolls?: number;
 }
 
 export interface RunningSidecar {
@@ -26,7 +32,7 @@ export interface RunningSidecar {
   adminPort: number;
   activity: Activity;
   readiness: Readiness;
-  /** Waits for a quiet period (see drain.ts); from its first call, HTTP responses carry `Connection: close`. */
+  /** Waits for a quiet period (see drain.ts); while draining, HTTP responses carry `Connection: close`. */
   drain(options?: Partial<DrainOptions>): Promise<DrainResult>;
   /** Stops accepting, ends idle connections, and waits (up to `graceMs`) for the rest before cutting them. */
   close(graceMs?: number): Promise<void>;
@@ -46,34 +52,41 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
   const clients = new ClientSockets();
   const metrics = createMetrics(activity, clients, () => readiness.ready);
   const connections = new Set<HttpConnection>();
-  let draining = false;
-  const isDraining = () => draining;
+  const closeIdle = () => {
+    for (const conn of connections) conn.closeIfIdle();
+  };
+  const drainer = new Drainer(activity, { quietMs: config.drainQuietMs, maxMs: config.drainMaxMs }, lingerFor(config.drainMaxMs), closeIdle);
+  let stopping = false;
+  const isDraining = () => stopping || drainer.draining;
+  const peer = peerClassifier({ nodeAddresses: config.nodeAddresses ?? [], loopbackIsLocal: options.loopbackIsLocal ?? true });
   const poolOptions = { ...POOL_DEFAULTS, ...options.pool };
 
   const pools: UpstreamPool[] = [];
   const listeners: Server[] = [];
   const ports: PortMapping[] = [];
   const stopProber = startProber(config.readiness, readiness, { ...READINESS_DEFAULTS, ...options.readiness });
-  const drainWith = async (o: Partial<DrainOptions> = {}): Promise<DrainResult> => {
-    draining = true;
-    for (const conn of connections) conn.closeIfIdle();
-    const result = await drain(activity, { quietMs: o.quietMs ?? config.drainQuietMs, maxMs: o.maxMs ?? config.drainMaxMs });
+  const drainWith = async (o: Partial<DrainOptions> = {}, final = false): Promise<DrainResult> => {
+    const result = await (final ? drainer.final() : drainer.start(o));
     // Keep-alive connections that stayed idle all along would otherwise be used after the app stops.
-    for (const conn of connections) conn.closeIfIdle();
+    closeIdle();
     return result;
   };
   const admin = createAdminServer({
-    snapshot: () => activity.snapshot(readiness.ready, draining),
+    snapshot: () => activity.snapshot(readiness.ready, isDraining()),
     readiness,
     drain: drainWith,
     registry: metrics.registry,
+    peer,
+    drainToken: config.drainToken,
+    drainMaxMs: config.drainMaxMs,
+    maxLongPolls: options.maxLongPolls ?? SIDECAR_MAX_LONG_POLLS,
   });
 
   let adminPort: number;
   try {
     for (const mapping of config.ports) {
       const pool = new UpstreamPool(config.appHost, mapping.app, poolOptions);
-      const server = createListener({ activity, metrics, pool, appPort: mapping.app, isDraining, connections, clients });
+      const server = createListener({ activity, metrics, pool, appPort: mapping.app, isDraining, connections, clients, peer });
       pools.push(pool);
       listeners.push(server);
       ports.push({ listen: await listen(server, mapping.listen, options.listenHost), app: mapping.app });
@@ -89,7 +102,8 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 5000): Promise<void> => {
     closing ??= (async () => {
-      draining = true;
+      stopping = true;
+      drainer.stop();
       stopProber();
       const closed = Promise.all(listeners.map((s) => new Promise((resolve) => s.close(resolve))));
       for (const conn of connections) conn.closeIfIdle();
@@ -113,7 +127,7 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
     drain: drainWith,
     close,
     async shutdown() {
-      const result = await drainWith();
+      const result = await drainWith({}, true);
       await close();
       return result;
     },
