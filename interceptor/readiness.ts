@@ -2,9 +2,10 @@
 // as the sidecar's fast probe sees the app accept, well before the kubelet's readiness period would.
 import { request } from 'node:http';
 import type { V1Pod } from '@kubernetes/client-node';
-import { SIDECAR_ADMIN_PORT, SIDECAR_ADMIN_PORT_NAME, SIDECAR_PATHS } from '../core/sidecar-contract.ts';
+import { SIDECAR_ADMIN_PORT, SIDECAR_ADMIN_PORT_NAME, SIDECAR_PATHS, SIDECAR_WAIT_READY_MAX_MS } from '../core/sidecar-contract.ts';
 
-export type WaitResult = 'ready' | 'not-ready' | 'no-sidecar';
+/** `busy`: the sidecar holds as many long polls as it allows (503 with Retry-After); ask again later. */
+export type WaitResult = 'ready' | 'not-ready' | 'busy' | 'no-sidecar';
 
 const CONNECT_TIMEOUT_MS = 1000;
 
@@ -12,11 +13,14 @@ const CONNECT_TIMEOUT_MS = 1000;
 export function waitReady(address: string, adminPort: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: address, port: adminPort, path: `${SIDECAR_PATHS.waitReady}?timeout=${Math.max(1, Math.round(timeoutMs))}ms`, agent: false, signal },
+      // The sidecar refuses a longer wait than it allows: a longer hold asks again.
+      { host: address, port: adminPort, path: `${SIDECAR_PATHS.waitReady}?timeout=${Math.max(1, Math.min(SIDECAR_WAIT_READY_MAX_MS, Math.round(timeoutMs)))}ms`, agent: false, signal },
       (res) => {
         res.resume();
         res.on('error', reject);
-        res.on('end', () => resolve(res.statusCode === 200 ? 'ready' : res.statusCode === 503 ? 'not-ready' : 'no-sidecar'));
+        const status = res.statusCode;
+        const result: WaitResult = status === 200 ? 'ready' : status === 503 ? (res.headers['retry-after'] !== undefined ? 'busy' : 'not-ready') : 'no-sidecar';
+        res.on('end', () => resolve(result));
       },
     );
     req.setNoDelay(true);
@@ -132,6 +136,8 @@ export class ReadyProbe {
         return;
       }
       refusedSince = 0;
+      // Other callers hold every long poll: the EndpointSlice's ready condition still counts meanwhile.
+      if (result === 'busy') await sleep(slowRetryMs, signal);
     }
   }
 }

@@ -1,7 +1,7 @@
 // `lull sidecar`: reads the webhook's environment, serves, and on SIGTERM drains before exiting.
 import { LullError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
-import { SIDECAR_ENV } from '../core/sidecar-contract.ts';
+import { SIDECAR_DRAIN_TOKEN_HEADER, SIDECAR_ENV } from '../core/sidecar-contract.ts';
 import { parseSidecarConfig } from './config.ts';
 import { startSidecar } from './sidecar.ts';
 
@@ -12,7 +12,9 @@ Fronts the app's ports in its pod; configured by environment variables (the webh
   ${SIDECAR_ENV.adminPort}      admin port: /lull/activity, /lull/ready, /lull/wait-ready, /lull/drain, /metrics, /healthz
   ${SIDECAR_ENV.appReadiness}  JSON of the app container's readiness probe (optional)
   ${SIDECAR_ENV.drainQuiet}     quiet period a drain waits for (default 2s)
-  ${SIDECAR_ENV.drainMax}       longest a drain waits (default 30s)
+  ${SIDECAR_ENV.drainMax}       longest a drain waits, and the most /lull/drain?max= may ask (default 30s)
+  ${SIDECAR_ENV.nodeIps}        the node's addresses (status.hostIPs): kube-probe requests count as probes only from these
+  ${SIDECAR_ENV.drainToken}     token /lull/drain requires in ${SIDECAR_DRAIN_TOKEN_HEADER} (loopback excepted); unset: only the node may drain
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -122,9 +122,9 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 /** A stand-in sidecar: the real sidecar admin server, with readiness the test flips. */
-async function standInSidecar(port = 0) {
+async function standInSidecar(port = 0, maxLongPolls?: number) {
   const readiness = new Readiness();
-  const admin = createAdminServer({ snapshot: () => ({}) as never, readiness, drain: async () => ({}) as never, registry: new Registry() });
+  const admin = createAdminServer({ snapshot: () => ({}) as never, readiness, drain: async () => ({}) as never, registry: new Registry(), ...(maxLongPolls !== undefined ? { maxLongPolls } : {}) });
   admin.listen(port, HOST);
   await once(admin, 'listening');
   const adminPort = (admin.address() as { port: number }).port;
@@ -158,6 +158,26 @@ describe('wait-ready', () => {
     const plainPort = await listening(plain as never);
     cleanups.push(() => new Promise((r) => plain.close(r)));
     expect(await waitReady(HOST, plainPort, 20)).toBe('no-sidecar');
+  });
+
+  it('asks for an hour-long hold in chunks the sidecar accepts', async () => {
+    const sidecar = await standInSidecar();
+    cleanups.push(sidecar.close);
+    const waiting = waitReady(HOST, sidecar.adminPort, 3_600_000);
+    setTimeout(() => sidecar.readiness.set(true), 20);
+    expect(await waiting).toBe('ready'); // Not no-sidecar: the sidecar refuses a timeout above 5m with 400.
+  });
+
+  it('says busy when the sidecar holds all the long polls it allows, and ReadyProbe still learns readiness', async () => {
+    const sidecar = await standInSidecar(0, 0);
+    cleanups.push(sidecar.close);
+    expect(await waitReady(HOST, sidecar.adminPort, 10_000)).toBe('busy');
+    const ready: string[] = [];
+    const probe = new ReadyProbe((key) => ready.push(key), { retryMs: 5, slowRetryMs: 20 });
+    cleanups.push(() => probe.stop());
+    probe.probe('pod-b', { address: HOST, adminPort: () => sidecar.adminPort });
+    setTimeout(() => sidecar.readiness.set(true), 50);
+    await expect.poll(() => ready, { timeout: 2000, interval: 5 }).toEqual(['pod-b']);
   });
 
   it('ReadyProbe keeps asking until the sidecar answers, then reports the pod ready once', async () => {

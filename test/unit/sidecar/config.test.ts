@@ -24,6 +24,18 @@ describe('parseSidecarConfig', () => {
     expect([d.adminPort, d.drainQuietMs, d.drainMaxMs]).toEqual([9930, 2000, 30_000]);
   });
 
+  it("reads the node's addresses and the drain token", () => {
+    const c = parseSidecarConfig({ LULL_PORTS: '9931=8080', LULL_NODE_IPS: '10.213.0.1', LULL_DRAIN_TOKEN: 'tPzT2xkqJ0d8v3zYj1Q9bJzR1v2n5mW8a0sLkQ7cX4E' });
+    expect(c.nodeAddresses).toEqual(['10.213.0.1']);
+    expect(c.drainToken).toBe('tPzT2xkqJ0d8v3zYj1Q9bJzR1v2n5mW8a0sLkQ7cX4E');
+    const old = parseSidecarConfig({ LULL_PORTS: '9931=8080' });
+    expect(old.nodeAddresses).toEqual([]);
+    expect(old.drainToken).toBeUndefined();
+    expect(problem({ LULL_PORTS: '9931=8080', LULL_NODE_IPS: 'node-a' })).toBe('setting LULL_NODE_IPS has value "node-a": comma-separated IP addresses (the downward API status.hostIPs)');
+    // The token itself is never echoed.
+    expect(problem({ LULL_PORTS: '9931=8080', LULL_DRAIN_TOKEN: 'short secret' })).toBe('setting LULL_DRAIN_TOKEN has value "(hidden)": 16 to 256 visible ASCII characters');
+  });
+
   it('uses the app container readiness probe', () => {
     const http = parseSidecarConfig({
       LULL_PORTS: '9931=8080',
