@@ -30,6 +30,7 @@ export const errors = {
   lullOwnedAnnotation: define('LULL_OWNED_ANNOTATION', 'annotation %s is written by Lull only; remove it from your change', 403),
   malformedAdmissionReview: define('LULL_MALFORMED_ADMISSION_REVIEW', 'not an admission.k8s.io/v1 AdmissionReview request: %s', 400),
   webhookCertificate: define('LULL_WEBHOOK_CERTIFICATE', 'cannot keep the webhook certificate in Secret %s: %s', 500),
+  webhookDrainKey: define('LULL_WEBHOOK_DRAIN_KEY', 'cannot keep the drain key in Secret %s: %s', 500),
   webhookCaBundle: define('LULL_WEBHOOK_CA_BUNDLE', 'cannot write the caBundle into %s %s: %s', 500),
   kubeRequest: define('LULL_KUBE_REQUEST', '%s %s answered %d: %s', 502),
   invalidConfig: define('LULL_INVALID_CONFIG', 'setting %s has value %j: %s', 400),

@@ -10,6 +10,8 @@ export interface AdmissionContext {
   /** Users that count as Lull besides the service accounts of its namespace. */
   trustedUsers?: readonly string[];
   inject: InjectOptions;
+  /** Key of the Deployments' drain tokens (drain-key.ts); without it hooks carry none (the node alone may drain). */
+  drainKey?: Buffer;
   /** Labels of a namespace; undefined while not known. */
   namespaceLabels(name: string): Record<string, string> | undefined;
   /** Deployments of a namespace as routing backends; undefined while not known. */

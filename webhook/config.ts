@@ -13,6 +13,8 @@ export interface WebhookConfig {
   port: number;
   namespace: string;
   secretName: string;
+  /** Secret holding the key of the Deployments' drain tokens. */
+  drainKeySecretName: string;
   mutatingConfigName: string;
   validatingConfigName: string;
   tls: TlsSettings;
@@ -36,6 +38,7 @@ export const USAGE = `usage: lull webhook [flags]
   --dns-name <name>             another DNS name for the certificate (repeatable)
   --ip-address <ip>             an IP address for the certificate, e.g. when registered by URL (repeatable)
   --secret <name>               Secret holding the CA and serving certificate (lull-webhook-tls)
+  --drain-key-secret <name>     Secret holding the key of the preStop drain tokens, created once (lull-drain-key)
   --mutating-config <name>      MutatingWebhookConfiguration to write the caBundle into (lull-webhook; "" for none)
   --validating-config <name>    ValidatingWebhookConfiguration to write the caBundle into (lull-webhook; "" for none)
   --cert-validity <duration>    serving certificate lifetime (8760h)
@@ -69,6 +72,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'dns-name': { type: 'string', multiple: true, default: [] },
       'ip-address': { type: 'string', multiple: true, default: [] },
       secret: { type: 'string', default: 'lull-webhook-tls' },
+      'drain-key-secret': { type: 'string', default: 'lull-drain-key' },
       'mutating-config': { type: 'string', default: 'lull-webhook' },
       'validating-config': { type: 'string', default: 'lull-webhook' },
       'cert-validity': { type: 'string', default: '8760h' },
@@ -100,6 +104,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     port,
     namespace,
     secretName: values.secret,
+    drainKeySecretName: values['drain-key-secret'],
     mutatingConfigName: values['mutating-config'],
     validatingConfigName: values['validating-config'],
     tls: {

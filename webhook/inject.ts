@@ -40,7 +40,7 @@ export function inject(deployment: V1Deployment, options: InjectOptions): V1Depl
   for (const container of spec.containers ?? []) {
     // A user's own preStop is kept as it is (see webhook/README.md).
     if (container.lifecycle?.preStop !== undefined) continue;
-    container.lifecycle = { ...container.lifecycle, preStop: drainHook(plan.adminPort) };
+    container.lifecycle = { ...container.lifecycle, preStop: drainHook(plan.adminPort, options.drainToken) };
     hooked = true;
   }
 

@@ -10,6 +10,7 @@ import { backendOf } from './backends.ts';
 import { writeCaBundle, type WebhookConfigKind } from './ca-bundle.ts';
 import { certRotation } from './cert-rotation.ts';
 import { ensureTls, secretApi } from './cert-store.ts';
+import { ensureDrainKey } from './drain-key.ts';
 import { parseConfig, USAGE, type WebhookConfig } from './config.ts';
 import { informer, kubeWatch } from './informer.ts';
 import { kubeClient, loadKubeConfig } from '../core/kube-client.ts';
@@ -97,8 +98,9 @@ export async function main(argv: string[]): Promise<number> {
   let material;
   try {
     material = await rotation.check();
+    context.drainKey = await ensureDrainKey(secretApi(client, config.namespace, config.drainKeySecretName), logger);
   } catch (err) {
-    logger.fatal({ err }, err instanceof LullError ? err.message : 'cannot load the webhook certificate');
+    logger.fatal({ err }, err instanceof LullError ? err.message : 'cannot load the webhook certificate or drain key');
     namespaces.stop();
     deployments.stop();
     return 1;

@@ -5,6 +5,7 @@ import { errors, lullError } from '../core/errors.ts';
 import { isDeployment, isService, isWrite, objectOf, type AdmissionContext } from './admission-context.ts';
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from './admission-review.ts';
 import { deploymentPatch } from './deployment-patch.ts';
+import { drainToken } from './drain-key.ts';
 import { isExcludedNamespace, optIn } from './opt-in.ts';
 import { isLull, ownedEdits } from './ownership.ts';
 import { appTcpPorts } from './ports.ts';
@@ -29,7 +30,9 @@ export function mutate(request: AdmissionRequest, context: AdmissionContext): Ad
     const decision = optIn(namespace, deployment.metadata?.annotations, context.namespaceLabels(namespace!), context.ownNamespace);
     const spec = deployment.spec?.template?.spec;
     const warnings = decision === 'inject' && spec !== undefined && appTcpPorts(spec).length === 0 ? [NOTHING_TO_FRONT] : [];
-    return allow(uid, deploymentPatch(deployment, decision, context.inject), warnings);
+    const name = deployment.metadata?.name ?? request.name ?? '';
+    const options = context.drainKey ? { ...context.inject, drainToken: drainToken(context.drainKey, namespace!, name) } : context.inject;
+    return allow(uid, deploymentPatch(deployment, decision, options), warnings);
   }
   const backends = context.backends(namespace!);
   if (backends === undefined) return allow(uid);

@@ -17,6 +17,8 @@ export interface SidecarOptions {
   image: string;
   drainQuietMs?: number;
   drainMaxMs?: number;
+  /** This Deployment's drain token (drain-key.ts); also sent by its preStop hooks. */
+  drainToken?: string;
 }
 
 // Non-root uid/gid of distroless images; the sidecar writes nothing to disk.
@@ -69,6 +71,9 @@ export function sidecarContainer(spec: V1PodSpec, plan: PortPlan, options: Sidec
     { name: SIDECAR_ENV.drainQuiet, value: formatDuration(options.drainQuietMs ?? SIDECAR_DRAIN_QUIET_MS) },
     { name: SIDECAR_ENV.drainMax, value: formatDuration(options.drainMaxMs ?? SIDECAR_DRAIN_MAX_MS) },
     ...(readiness ? [{ name: SIDECAR_ENV.appReadiness, value: JSON.stringify(readiness) }] : []),
+    // The kubelet reaches the pod from these: only its requests there are probes (sidecar/peers.ts).
+    { name: SIDECAR_ENV.nodeIps, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.hostIPs' } } },
+    ...(options.drainToken ? [{ name: SIDECAR_ENV.drainToken, value: options.drainToken }] : []),
   ];
   const adminGet = (path: string) => ({ path, port: plan.adminPort, scheme: 'HTTP' });
   return {

@@ -1,12 +1,14 @@
 // The sidecar in a real pod: a native sidecar (init container, restartPolicy Always) fronting the app,
 // a Service whose targetPort is the sidecar's port, and activity recorded for what came through it.
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { SIDECAR_ADMIN_PORT, SIDECAR_CONTAINER_NAME, SIDECAR_ENV, SIDECAR_FIRST_PROXY_PORT, SIDECAR_PATHS, type ActivitySnapshot } from '../../core/sidecar-contract.ts';
+import { SIDECAR_ADMIN_PORT, SIDECAR_CONTAINER_NAME, SIDECAR_DRAIN_TOKEN_HEADER, SIDECAR_ENV, SIDECAR_FIRST_PROXY_PORT, SIDECAR_PATHS, type ActivitySnapshot } from '../../core/sidecar-contract.ts';
 import { get } from './support/http.ts';
 import { createNamespace, kube, waitFor } from './support/kube.ts';
 
 const APP_PORT = 8080;
+const DRAIN_TOKEN = 'e2e-drain-token-0123456789abcdef';
 const { core, apps } = kube();
 let ns = '';
 
@@ -30,6 +32,8 @@ function deployment(): V1Deployment {
                 { name: SIDECAR_ENV.ports, value: `${SIDECAR_FIRST_PROXY_PORT}=${APP_PORT}` },
                 { name: SIDECAR_ENV.adminPort, value: String(SIDECAR_ADMIN_PORT) },
                 { name: SIDECAR_ENV.drainQuiet, value: '200ms' },
+                { name: SIDECAR_ENV.nodeIps, valueFrom: { fieldRef: { fieldPath: 'status.hostIPs' } } },
+                { name: SIDECAR_ENV.drainToken, value: DRAIN_TOKEN },
               ],
               ports: [
                 { name: 'lull-http', containerPort: SIDECAR_FIRST_PROXY_PORT },
@@ -44,7 +48,7 @@ function deployment(): V1Deployment {
               image: 'node',
               command: ['node', 'test/fixtures/http-app.ts', '--port', String(APP_PORT), '--name', 'fronted-app'],
               ports: [{ name: 'http', containerPort: APP_PORT }],
-              lifecycle: { preStop: { httpGet: { path: SIDECAR_PATHS.drain, port: SIDECAR_ADMIN_PORT } } },
+              lifecycle: { preStop: { httpGet: { path: SIDECAR_PATHS.drain, port: SIDECAR_ADMIN_PORT, httpHeaders: [{ name: SIDECAR_DRAIN_TOKEN_HEADER, value: DRAIN_TOKEN }] } } },
             },
           ],
         },
@@ -93,5 +97,47 @@ describe('the sidecar as a native sidecar', () => {
     expect(after.requestsTotal).toBeGreaterThan(before.requestsTotal);
     expect(after.lastActivityAt).toBeGreaterThanOrEqual(sentAt - 1000);
     expect(after.inFlight).toBe(0);
+  });
+
+  it("counts another pod's kube-probe requests and refuses its drain; the node's probes are not activity", async () => {
+    const pod = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=fronted' })).items.find((p) => !p.metadata?.deletionTimestamp)!;
+    const podIP = pod.status!.podIP!;
+    const activity = async () => JSON.parse((await get(`http://${podIP}:${SIDECAR_ADMIN_PORT}${SIDECAR_PATHS.activity}`)).body) as ActivitySnapshot;
+    // This test runs on the node: its requests to the pod come from the node's address, as the kubelet's do.
+    const before = await activity();
+    const fromNode = await new Promise<number>((resolve, reject) => {
+      request(`http://${podIP}:${SIDECAR_FIRST_PROXY_PORT}/`, { headers: { 'User-Agent': 'kube-probe/1.36' }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      }).on('error', reject).end();
+    });
+    expect(fromNode).toBe(200);
+    expect((await activity()).requestsTotal).toBe(before.requestsTotal);
+
+    // Another pod: a drain without the token is refused, and a kube-probe User-Agent is an ordinary request.
+    const client = `
+      const drain = await fetch('http://${podIP}:${SIDECAR_ADMIN_PORT}${SIDECAR_PATHS.drain}?quiet=1ms&max=1ms');
+      const body = await drain.json();
+      const probe = await fetch('http://${podIP}:${SIDECAR_FIRST_PROXY_PORT}/', { headers: { 'user-agent': 'kube-probe/1.36' } });
+      process.exit(drain.status === 403 && body.code === 'LULL_DRAIN_FORBIDDEN' && probe.status === 200 ? 0 : 1);`;
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'forger' }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'node', command: ['node', '--input-type=module', '-e', client] }] } } });
+    const phase = await waitFor('the forging pod to finish', async () => {
+      const p = (await core.readNamespacedPod({ name: 'forger', namespace: ns })).status?.phase;
+      return (p === 'Succeeded' || p === 'Failed') && p;
+    }, 60_000);
+    expect(phase).toBe('Succeeded');
+    const after = await activity();
+    expect(after.requestsTotal).toBe(before.requestsTotal + 1);
+    expect(after.draining).toBe(false);
+  });
+
+  it("drains on the pod's own preStop hook, which carries the token", async () => {
+    const pod = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=fronted' })).items.find((p) => !p.metadata?.deletionTimestamp)!;
+    const name = pod.metadata!.name!;
+    await core.deleteNamespacedPod({ name, namespace: ns });
+    await waitFor('the pod to be gone', () => core.readNamespacedPod({ name, namespace: ns }).then(() => false, (err) => (err as { code?: number }).code === 404), 60_000);
+    // A refused hook would be recorded: the kubelet emits FailedPreStopHook ("HTTP probe returned 403").
+    const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
+    expect(events.items.filter((e) => e.reason === 'FailedPreStopHook').map((e) => e.message)).toEqual([]);
   });
 });

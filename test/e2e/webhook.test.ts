@@ -241,12 +241,20 @@ describe.skipIf(skip !== null)('lull webhook on the local cluster', () => {
     // The user drops their preStop: Lull's drain takes its place, and alone keeps the next rollout clean.
     phase('remove the user preStop');
     const edited = JSON.parse(await ok(['patch', 'deploy/web', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/spec/template/spec/containers/0/lifecycle"}]', '-o', 'json']));
-    expect(edited.spec.template.spec.containers[0].lifecycle.preStop.httpGet).toMatchObject({ path: '/lull/drain', port: 9930 });
+    const hook = edited.spec.template.spec.containers[0].lifecycle.preStop.httpGet;
+    expect(hook).toMatchObject({ path: '/lull/drain', port: 9930 });
+    // The hook proves to the sidecar that the drain is the pod's own: the same token is in the sidecar's env.
+    const token = sidecarOf(edited).env.find((e: { name: string }) => e.name === 'LULL_DRAIN_TOKEN')?.value;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(hook.httpHeaders).toEqual([{ name: 'X-Lull-Drain-Token', value: token }]);
     await ok(['rollout', 'status', 'deploy/web', '-n', ns, '--timeout=150s']);
     phase('rollout restart (pods with only the drain hook stop)');
     await ok(['rollout', 'restart', 'deploy/web', '-n', ns]);
     await ok(['rollout', 'status', 'deploy/web', '-n', ns, '--timeout=150s']);
     await expect.poll(slicePorts, { timeout: 30_000, interval: 200 }).toEqual([9931]);
+    // Every stopped pod's sidecar accepted its drain: a refused one is a FailedPreStopHook event.
+    const failedHooks = (await getJson(['get', 'events', '-n', ns, '--field-selector', 'reason=FailedPreStopHook'])).items.map((e: any) => e.message);
+    expect(failedHooks).toEqual([]);
 
     polling = false;
     await poller;

@@ -145,6 +145,7 @@ function defaultContainer(c: V1Container): void {
   defaultProbe(c.livenessProbe);
   defaultProbe(c.startupProbe);
   for (const h of [c.lifecycle?.preStop, c.lifecycle?.postStart]) if (h?.httpGet) h.httpGet.scheme ??= 'HTTP';
+  for (const e of c.env ?? []) if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= 'v1';
 }
 
 /** What the apiserver fills in: admission sees it, and fills it in again after a webhook's patch. */
