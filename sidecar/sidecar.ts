@@ -2,8 +2,8 @@
 // main.ts only reads the environment and signals; tests start sidecars in-process through this.
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
-import { Activity } from './activity.ts';
 import { SIDECAR_MAX_LONG_POLLS } from '../core/sidecar-contract.ts';
+import { Activity } from './activity.ts';
 import { createAdminServer } from './admin.ts';
 import { ClientSockets } from './clients.ts';
 import type { PortMapping, SidecarConfig } from './config.ts';
