@@ -65,7 +65,7 @@ function sameToken(sent: string | string[] | undefined, expected: string): boole
  * Who may start a drain: the pod's own containers (loopback); with a token configured, whoever sends
  * it (the kubelet running the preStop hook the webhook wrote); without one, the node (the kubelet).
  */
-export function drainRefusal(req: IncomingMessage, h: Pick<AdminHandlers, 'peer' | 'drainToken'>): LullError | undefined {
+function drainRefusal(req: IncomingMessage, h: Pick<AdminHandlers, 'peer' | 'drainToken'>): LullError | undefined {
   const peer = (h.peer ?? NOBODY)(req.socket.remoteAddress);
   if (peer === 'pod') return undefined;
   if (h.drainToken !== undefined) {
