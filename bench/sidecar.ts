@@ -1,326 +1,273 @@
-// Sidecar overhead, as ratios against the app reached directly in the same run:
-//   1. maximum throughput (autocannon, keep-alive, N connections), direct vs through the sidecar;
-//   2. added latency p50/p99 at a fixed rate of half the sidecar's maximum (an open-loop generator
-//      timing each request in microseconds: autocannon's histogram has 1 ms resolution, and its
-//      rate limiting waits for responses, hiding queueing);
-//   3. resident memory for 10,000 idle keep-alive connections.
-// The app and the sidecar run as child processes; figures are medians over rounds.
-//   node bench/sidecar.ts [--rounds 3] [--duration 5] [--connections 50] [--idle 10000]
-import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { resolve } from 'node:path';
+// The Lull sidecar's speed beside its peers, all measured in the same run against the same app (an
+// nginx server block answering a fixed body): the app reached directly, through nginx as a reverse
+// proxy, through the Lull sidecar, and through Knative Serving's queue-proxy. wrk drives each at
+// --connections for throughput and at one connection for latency; variants are interleaved round by
+// round (in a rotating order) so the machine's noise hits them alike; figures are medians of rounds.
+// CPU per request is the proxy process's user+system time over the requests it served.
+//
+//   scripts/build-peers.sh            # once: nginx-light and wrk from Debian, queue-proxy from Go modules
+//   node bench/sidecar.ts [--rounds 5] [--duration 5] [--connections 64] [--only nginx,lull,queue]
+//                         [--sidecar ../other/bin/lull.ts ...] [--pin on|off] [--profile]
+//   node bench/sidecar.ts --mode idle [--idle 5000]   # memory per idle keep-alive connection
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { idleMemoryMiB } from './sidecar/idle.ts';
+import { assertPortsFree, cleanUp, cpuSeconds, rememberTempDir } from './sidecar/processes.ts';
+import { topSelfTime } from './sidecar/profile.ts';
+import { startApp, startLullSidecar, startNginxProxy, startQueueProxy, type Server } from './sidecar/servers.ts';
+import { wrk, writeReportScript, type WrkResult } from './sidecar/wrk.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const HOST = '127.0.0.1';
-const CLK_TCK = 100;
+const GOALS = { vsNginx: 0.9, vsQueue: 2, addedP99Ms: 0.3 };
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
+    mode: { type: 'string', default: 'speed' },
+    rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '50' },
-    idle: { type: 'string', default: '10000' },
-    'app-port': { type: 'string', default: '19401' },
-    'sidecar-port': { type: 'string', default: '19402' },
-    'admin-port': { type: 'string', default: '19403' },
+    connections: { type: 'string', default: '64' },
+    threads: { type: 'string', default: '1' },
+    only: { type: 'string', default: 'nginx,lull,queue' },
+    sidecar: { type: 'string', multiple: true },
+    pin: { type: 'string', default: 'on' },
+    profile: { type: 'boolean', default: false },
+    idle: { type: 'string', default: '5000' },
+    'port-base': { type: 'string', default: '19410' },
+    'queue-proxy': { type: 'string' },
   },
 });
-const ROUNDS = Number(args.rounds);
-const DURATION_S = Number(args.duration);
-const CONNECTIONS = Number(args.connections);
-const IDLE = Number(args.idle);
-const APP_PORT = Number(args['app-port']);
-const SIDECAR_PORT = Number(args['sidecar-port']);
-const ADMIN_PORT = Number(args['admin-port']);
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} ${value}: a whole number ≥ 1 is allowed`);
+  return n;
+}
+
+const MODE = args.mode;
+if (MODE !== 'speed' && MODE !== 'idle') throw new Error(`--mode ${MODE}: "speed" or "idle" is allowed`);
+const ROUNDS = positive('rounds', args.rounds);
+const DURATION_S = positive('duration', args.duration);
+const CONNECTIONS = positive('connections', args.connections);
+const THREADS = positive('threads', args.threads);
+const IDLE = positive('idle', args.idle);
+const BASE = positive('port-base', args['port-base']);
+const PEERS = ['nginx', 'lull', 'queue'] as const;
+type Peer = (typeof PEERS)[number];
+const ONLY = args.only.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'direct');
+for (const p of ONLY) if (!PEERS.includes(p as Peer)) throw new Error(`--only ${args.only}: a comma-separated list of ${PEERS.join(', ')} is allowed (direct is always measured)`);
+const wanted = (p: Peer) => ONLY.includes(p);
+if (args.pin !== 'on' && args.pin !== 'off') throw new Error(`--pin ${args.pin}: "on" or "off" is allowed`);
+// On two or more cores the load generator gets core 0 and the app and proxy core 1, so wrk's own CPU
+// does not compete with the proxy it measures (decided by run-to-run variance: see the README row).
+const PIN = args.pin === 'on' && availableParallelism() >= 2;
+const SERVER_CPUS = PIN ? '1' : undefined;
+const LOAD_CPUS = PIN ? '0' : undefined;
+const SIDECARS = (args.sidecar ?? [join(ROOT, 'bin/lull.ts')]).map((p) => resolve(p));
+const QUEUE_PROXY = args['queue-proxy'] ?? execFileSync(join(ROOT, 'scripts/build-peers.sh'), ['--print-path'], { encoding: 'utf8' }).trim();
+
+/** "lull" alone; "lull:<checkout>" when several sidecars are compared in one run. */
+function sidecarLabel(bin: string): string {
+  return SIDECARS.length === 1 ? 'lull' : `lull:${basename(resolve(dirname(bin), '..'))}`;
+}
+
+const ports = {
+  app: BASE,
+  nginx: BASE + 1,
+  queue: BASE + 2,
+  queueTls: BASE + 3,
+  sidecar: (i: number) => BASE + 10 + 2 * i,
+  admin: (i: number) => BASE + 11 + 2 * i,
+};
 
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+interface Variant {
+  label: string;
+  kind: 'direct' | Peer;
+  server: Server;
+  /** The processes whose CPU counts as this variant's overhead (none for direct). */
+  proxy?: Server;
 }
 
-/** Starts a child and resolves once it prints its first line (the app) or its admin port answers (the sidecar). */
-async function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, LULL_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  child.stdout!.resume();
-  return child;
+interface Sample {
+  throughput: WrkResult;
+  latency: WrkResult;
+  proxyCpuUs: number;
+  appCpuUs: number;
 }
 
-async function startApp(): Promise<ChildProcess> {
-  const child = await startChild(['test/fixtures/http-app.ts', '--port', String(APP_PORT), '--host', HOST, '--keep-alive-ms', '600000']);
-  await new Promise<void>((ok, fail) => {
-    child.stdout!.once('data', () => ok());
-    child.once('exit', (code) => fail(new Error(`app exited with ${code}`)));
-  });
-  return child;
+const cpuOf = (pids: number[]) => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+
+async function measure(v: Variant, app: Server, connections: number, seconds: number, script: string): Promise<{ r: WrkResult; proxyCpuUs: number; appCpuUs: number }> {
+  const proxyPids = v.proxy?.pids() ?? [];
+  const appPids = app.pids();
+  const before = [cpuOf(proxyPids), cpuOf(appPids)];
+  const r = await wrk({ port: v.server.port, connections, threads: THREADS, seconds, script, cpus: LOAD_CPUS });
+  const after = [cpuOf(proxyPids), cpuOf(appPids)];
+  return { r, proxyCpuUs: ((after[0]! - before[0]!) / r.requests) * 1e6, appCpuUs: ((after[1]! - before[1]!) / r.requests) * 1e6 };
 }
 
-async function startSidecarProcess(): Promise<ChildProcess> {
-  const child = await startChild(['bin/lull.ts', 'sidecar'], {
-    LULL_PORTS: `${SIDECAR_PORT}=${APP_PORT}`,
-    LULL_ADMIN_PORT: String(ADMIN_PORT),
-  });
-  // Long-poll wait-ready until the admin port is up and the app is seen.
-  for (;;) {
-    try {
-      const res = await fetch(`http://${HOST}:${ADMIN_PORT}/lull/wait-ready?timeout=10s`);
-      if (res.status === 200) return child;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20)); // The admin port is not listening yet: nothing to await.
+async function startVariants(dir: string, app: Server, profileDir: string | undefined): Promise<Variant[]> {
+  const variants: Variant[] = [{ label: 'direct', kind: 'direct', server: app }];
+  if (wanted('nginx')) {
+    const s = await startNginxProxy(dir, ports.nginx, ports.app, SERVER_CPUS);
+    variants.push({ label: 'nginx-proxy', kind: 'nginx', server: s, proxy: s });
+  }
+  if (wanted('lull')) {
+    for (const [i, bin] of SIDECARS.entries()) {
+      const label = sidecarLabel(bin);
+      const s = await startLullSidecar(label, {
+        lullBin: bin,
+        port: ports.sidecar(i),
+        adminPort: ports.admin(i),
+        appPort: ports.app,
+        cpus: SERVER_CPUS,
+        profileDir: i === 0 ? profileDir : undefined,
+      });
+      variants.push({ label, kind: 'lull', server: s, proxy: s });
     }
   }
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) / 1024;
-}
-
-interface Throughput {
-  rps: number;
-  errors: number;
-}
-
-async function maxThroughput(port: number, seconds: number): Promise<Throughput> {
-  const r = await autocannon({ url: `http://${HOST}:${port}/`, connections: CONNECTIONS, duration: seconds });
-  return { rps: r.requests.average, errors: r.errors + r.non2xx + r.timeouts };
-}
-
-interface Latency {
-  p50: number;
-  p99: number;
-  achieved: number;
-}
-
-/** The byte length of the fixture's answer to GET /: fixed, so a response can be counted without parsing. */
-async function responseLength(port: number): Promise<number> {
-  const s = connect({ host: HOST, port });
-  s.write(REQUEST);
-  let text = '';
-  for await (const chunk of s) {
-    text += (chunk as Buffer).toString('latin1');
-    const headEnd = text.indexOf('\r\n\r\n');
-    const length = /content-length: (\d+)/i.exec(text);
-    if (headEnd >= 0 && length !== null && text.length >= headEnd + 4 + Number(length[1])) break;
+  if (wanted('queue')) {
+    const s = await startQueueProxy({ binary: QUEUE_PROXY, port: ports.queue, tlsPort: ports.queueTls, appPort: ports.app, cpus: SERVER_CPUS });
+    variants.push({ label: 'queue-proxy', kind: 'queue', server: s, proxy: s });
   }
-  s.destroy();
-  return text.length;
+  return variants;
 }
 
-interface Conn {
-  socket: Socket;
-  /** When the request in flight on it fell due. */
-  due: number;
-  received: number;
-}
+const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const pad = (s: string, n: number) => s.padStart(n);
 
-const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: bench\r\n\r\n');
+async function speed(dir: string, app: Server, variants: Variant[]): Promise<void> {
+  const script = writeReportScript(dir);
+  process.stdout.write(
+    `sidecar speed: ${ROUNDS} rounds × ${DURATION_S}s per run, ${CONNECTIONS} connections for throughput and 1 for latency, ` +
+      `wrk ${THREADS} thread(s), ${PIN ? 'wrk on core 0, app and proxies on core 1' : 'not pinned'}; ${variants.map((v) => v.label).join(', ')}\n`,
+  );
+  for (const v of variants) await wrk({ port: v.server.port, connections: CONNECTIONS, threads: THREADS, seconds: 2, script, cpus: LOAD_CPUS }); // Warm-up (JIT, pools).
 
-/**
- * Open loop: requests fall due at a fixed rate whatever the answers do, so queueing shows. A raw keep-alive client that counts fixed-size responses keeps the generator's own CPU small.
- */
-async function fixedRateLatency(port: number, rate: number, seconds: number): Promise<Latency> {
-  const length = await responseLength(port);
-  const total = Math.round(rate * seconds);
-  const samples = new Float64Array(total);
-  const backlog: number[] = [];
-  const idle: Conn[] = [];
-  const conns: Conn[] = [];
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
-  const send = (conn: Conn, due: number) => {
-    conn.due = due;
-    conn.socket.write(REQUEST);
-  };
-  for (let i = 0; i < CONNECTIONS; i++) {
-    const conn: Conn = { socket: connect({ host: HOST, port, noDelay: true }), due: 0, received: 0 };
-    await once(conn.socket, 'connect');
-    conn.socket.on('data', (chunk: Buffer) => {
-      conn.received += chunk.length;
-      if (conn.received < length) return;
-      conn.received -= length;
-      samples[done++] = (performance.now() - conn.due) * 1000;
-      if (done === total) return finish();
-      const next = backlog.shift();
-      if (next === undefined) idle.push(conn);
-      else send(conn, next);
-    });
-    conns.push(conn);
-    idle.push(conn);
-  }
-  let sent = 0;
-  const start = performance.now();
-  const tick = () => {
-    // Timed from when this tick releases a request (not its exact due time), so the 1 ms tick is not
-    // counted as latency; a request that then waits for a free connection is timed from its release.
-    const now = performance.now();
-    const due = Math.min(total, Math.floor(((now - start) / 1000) * rate));
-    while (sent < due) {
-      sent++;
-      const conn = idle.pop();
-      if (conn === undefined) backlog.push(now);
-      else send(conn, now);
+  const samples = new Map<string, Sample[]>(variants.map((v) => [v.label, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    const line: string[] = [];
+    for (const v of order) {
+      const t = await measure(v, app, CONNECTIONS, DURATION_S, script);
+      const l = await measure(v, app, 1, DURATION_S, script);
+      samples.get(v.label)!.push({ throughput: t.r, latency: l.r, proxyCpuUs: t.proxyCpuUs, appCpuUs: t.appCpuUs });
+      line.push(`${v.label} ${f(t.r.rps, 0)} req/s p99@1 ${l.r.p99Us}µs`);
     }
-    if (sent < total) setTimeout(tick, 1); // A 1 ms tick releases what is due; spinning would steal a core.
-  };
-  tick();
-  await finished;
-  const elapsed = (performance.now() - start) / 1000;
-  for (const c of conns) c.socket.destroy();
-  samples.sort();
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), achieved: total / elapsed };
-}
-
-/** Opens `n` keep-alive connections, makes one request on each, and leaves them idle. */
-async function idleConnections(port: number, n: number): Promise<Socket[]> {
-  const sockets: Socket[] = [];
-  const batch = 500;
-  for (let i = 0; i < n; i += batch) {
-    const opened = await Promise.all(
-      Array.from({ length: Math.min(batch, n - i) }, () =>
-        new Promise<Socket>((ok, fail) => {
-          const s = connect({ host: HOST, port }, () => s.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n'));
-          s.once('data', () => ok(s));
-          s.once('error', fail);
-        }),
-      ),
-    );
-    sockets.push(...opened);
+    process.stdout.write(`  round ${round + 1}: ${line.join('; ')}\n`);
   }
-  return sockets;
+
+  const ofRound = (label: string | undefined, round: number) => (label === undefined ? undefined : samples.get(label)![round]);
+  const nginxLabel = variants.find((v) => v.kind === 'nginx')?.label;
+  const queueLabel = variants.find((v) => v.kind === 'queue')?.label;
+  const perRound = (v: Variant, fn: (s: Sample, round: number) => number) => median(samples.get(v.label)!.map(fn));
+  // Ratios are taken within a round (same noise), then the median over rounds.
+  const ratioTo = (other: string | undefined) => (s: Sample, round: number) => s.throughput.rps / (ofRound(other, round)?.throughput.rps ?? NaN);
+  const summary = variants.map((v) => ({
+    variant: v.label,
+    rps: perRound(v, (s) => s.throughput.rps),
+    vsDirect: perRound(v, ratioTo('direct')),
+    vsNginx: perRound(v, ratioTo(nginxLabel)),
+    vsQueue: perRound(v, ratioTo(queueLabel)),
+    p50Us: perRound(v, (s) => s.latency.p50Us),
+    p99Us: perRound(v, (s) => s.latency.p99Us),
+    addedP50Ms: perRound(v, (s, r) => (s.latency.p50Us - ofRound('direct', r)!.latency.p50Us) / 1000),
+    addedP99Ms: perRound(v, (s, r) => (s.latency.p99Us - ofRound('direct', r)!.latency.p99Us) / 1000),
+    proxyCpuUsPerRequest: v.proxy === undefined ? NaN : perRound(v, (s) => s.proxyCpuUs),
+    appCpuUsPerRequest: perRound(v, (s) => s.appCpuUs),
+    errors: samples.get(v.label)!.reduce((a, s) => a + s.throughput.errors + s.latency.errors, 0),
+  }));
+
+  const head = ['variant', 'req/s', '×direct', '×nginx', '×queue', 'p50@1 µs', 'p99@1 µs', '+p50 ms', '+p99 ms', 'proxy CPU µs/req', 'app CPU µs/req', 'errors'];
+  const rows = summary.map((s) => [
+    s.variant,
+    f(s.rps, 0),
+    f(s.vsDirect),
+    f(s.vsNginx),
+    f(s.vsQueue),
+    f(s.p50Us, 0),
+    f(s.p99Us, 0),
+    s.variant === 'direct' ? '' : f(s.addedP50Ms, 3),
+    s.variant === 'direct' ? '' : f(s.addedP99Ms, 3),
+    f(s.proxyCpuUsPerRequest, 1),
+    f(s.appCpuUsPerRequest, 1),
+    String(s.errors),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const out = [head, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : pad(c, widths[i]!))).join('  '));
+  process.stdout.write(`\nmedians of ${ROUNDS} rounds (req/s at ${CONNECTIONS} connections; latency at 1 connection; added = minus direct in the same round)\n${out.join('\n')}\n\n`);
+
+  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  for (const s of summary.filter((x) => x.variant.startsWith('lull'))) {
+    const lines = [
+      `${s.variant} / nginx-proxy throughput  ${f(s.vsNginx)}  (goal ≥ ${GOALS.vsNginx}: ${Number.isFinite(s.vsNginx) ? met(s.vsNginx >= GOALS.vsNginx) : 'not measured'})`,
+      `${s.variant} / queue-proxy throughput  ${f(s.vsQueue)}  (goal ≥ ${GOALS.vsQueue}: ${Number.isFinite(s.vsQueue) ? met(s.vsQueue >= GOALS.vsQueue) : 'not measured'})`,
+      `${s.variant} added p99 at 1 connection ${f(s.addedP99Ms, 3)} ms  (goal ≤ ${GOALS.addedP99Ms} ms: ${met(s.addedP99Ms <= GOALS.addedP99Ms)})`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  process.stdout.write(`JSON ${JSON.stringify({ rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, pinned: PIN, cores: availableParallelism(), summary })}\n`);
 }
 
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 1000)); // Let RSS settle after a burst; nothing to await on.
+async function idle(variants: Variant[], app: Server): Promise<void> {
+  process.stdout.write(`idle keep-alive memory: ${IDLE} connections, one request each, then idle\n`);
+  for (const v of variants) {
+    const pids = (v.proxy ?? app).pids();
+    const mib = await idleMemoryMiB(v.server.port, pids, IDLE);
+    process.stdout.write(`  ${v.label.padEnd(14)} +${f(mib, 1)} MiB  (${f((mib * 1024) / IDLE, 2)} KiB per connection${v.proxy === undefined ? ', the app itself' : ''})\n`);
+  }
 }
 
-async function idleMemory(port: number, pids: number[]): Promise<number[]> {
-  await settle();
-  const before = pids.map(rssMiB);
-  const sockets = await idleConnections(port, IDLE);
-  await settle();
-  const after = pids.map(rssMiB);
-  for (const s of sockets) s.destroy();
-  await settle();
-  return after.map((a, i) => a - before[i]!);
-}
-
-function fmt(n: number, digits = 2): string {
-  return n.toFixed(digits);
+async function stopForProfile(v: Variant, profileDir: string): Promise<void> {
+  const { child } = v.server.started;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM'); // A clean exit is what makes node write the profile.
+  const timedOut = await Promise.race([exited.then(() => false), new Promise((r) => setTimeout(r, 10_000, true))]);
+  if (timedOut) throw new Error(`${v.label} did not exit within 10 s of SIGTERM: no profile`);
+  const top = topSelfTime(profileDir, resolve(dirname(SIDECARS[0]!), '..'));
+  process.stdout.write(`\n${v.label} CPU profile over the whole run, top 10 by self time (share of busy time):\n`);
+  for (const t of top) process.stdout.write(`  ${pad(f(t.share * 100, 1), 5)}%  ${pad(f(t.ms, 0), 7)} ms  ${t.fn}\n`);
 }
 
 async function main(): Promise<void> {
-  const app = await startApp();
-  const sidecar = await startSidecarProcess();
-  const appPid = app.pid!;
-  const sidecarPid = sidecar.pid!;
+  const budgetS = 90 + (ONLY.length + SIDECARS.length + 1) * (MODE === 'speed' ? 3 + ROUNDS * 2 * (DURATION_S + 3) : 30);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench/sidecar.ts: still running after its ${budgetS} s budget; stopping\n`);
+    cleanUp();
+    process.exit(1);
+  }, budgetS * 1000);
+  watchdog.unref();
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      cleanUp();
+      process.exit(130);
+    });
+  }
+  process.once('exit', cleanUp);
+
+  const needed = [ports.app, ports.nginx, ports.queue, ports.queueTls, ...SIDECARS.flatMap((_, i) => [ports.sidecar(i), ports.admin(i)])];
+  await assertPortsFree(wanted('queue') ? [...needed, 8022, 9090, 9091] : needed);
+  const dir = mkdtempSync(join(tmpdir(), 'lull-bench-sidecar-'));
+  rememberTempDir(dir);
+  chmodSync(dir, 0o755); // nginx workers drop to an unprivileged user when started as root.
+  const profileDir = args.profile && wanted('lull') ? join(dir, 'profile') : undefined;
   try {
-    process.stdout.write(`sidecar benchmark: ${ROUNDS} rounds, ${DURATION_S}s runs, ${CONNECTIONS} connections, ${IDLE} idle connections\n`);
-    await maxThroughput(APP_PORT, 1);
-    await maxThroughput(SIDECAR_PORT, 1);
-
-    const direct: number[] = [];
-    const through: number[] = [];
-    const ratios: number[] = [];
-    const sidecarCpuUs: number[] = [];
-    const appCpuUs: number[] = [];
-    let errors = 0;
-    for (let r = 0; r < ROUNDS; r++) {
-      const d = await maxThroughput(APP_PORT, DURATION_S);
-      const cpu0 = [cpuSeconds(appPid), cpuSeconds(sidecarPid)];
-      const s = await maxThroughput(SIDECAR_PORT, DURATION_S);
-      const cpu1 = [cpuSeconds(appPid), cpuSeconds(sidecarPid)];
-      const requests = s.rps * DURATION_S;
-      appCpuUs.push(((cpu1[0]! - cpu0[0]!) / requests) * 1e6);
-      sidecarCpuUs.push(((cpu1[1]! - cpu0[1]!) / requests) * 1e6);
-      direct.push(d.rps);
-      through.push(s.rps);
-      ratios.push(s.rps / d.rps);
-      errors += d.errors + s.errors;
-      process.stdout.write(`  round ${r + 1}: direct ${fmt(d.rps, 0)} req/s, sidecar ${fmt(s.rps, 0)} req/s, ratio ${fmt(s.rps / d.rps)}\n`);
-    }
-    const rate = Math.round(median(through) / 2);
-
-    const addedP50: number[] = [];
-    const addedP99: number[] = [];
-    const lat: { d: Latency; s: Latency }[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const d = await fixedRateLatency(APP_PORT, rate, DURATION_S);
-      const s = await fixedRateLatency(SIDECAR_PORT, rate, DURATION_S);
-      lat.push({ d, s });
-      addedP50.push(s.p50 - d.p50);
-      addedP99.push(s.p99 - d.p99);
-      process.stdout.write(
-        `  round ${r + 1} at ${rate} req/s: direct p50 ${fmt(d.p50, 0)}µs p99 ${fmt(d.p99, 0)}µs, sidecar p50 ${fmt(s.p50, 0)}µs p99 ${fmt(s.p99, 0)}µs\n`,
-      );
-    }
-
-    const [directAppMiB] = await idleMemory(APP_PORT, [appPid]);
-    const [sidecarMiB, appBehindSidecarMiB] = await idleMemory(SIDECAR_PORT, [sidecarPid, appPid]);
-
-    const summary = {
-      throughput: {
-        directRps: Math.round(median(direct)),
-        sidecarRps: Math.round(median(through)),
-        ratio: Number(fmt(median(ratios), 3)),
-        goal: 0.75,
-        sidecarCpuUsPerRequest: Number(fmt(median(sidecarCpuUs), 1)),
-        appCpuUsPerRequest: Number(fmt(median(appCpuUs), 1)),
-        errors,
-      },
-      latencyAtFixedRate: {
-        rate,
-        directP50Us: Math.round(median(lat.map((l) => l.d.p50))),
-        directP99Us: Math.round(median(lat.map((l) => l.d.p99))),
-        sidecarP50Us: Math.round(median(lat.map((l) => l.s.p50))),
-        sidecarP99Us: Math.round(median(lat.map((l) => l.s.p99))),
-        addedP50Ms: Number(fmt(median(addedP50) / 1000, 3)),
-        addedP99Ms: Number(fmt(median(addedP99) / 1000, 3)),
-        goalAddedP99Ms: 1,
-      },
-      idleKeepAlive: {
-        connections: IDLE,
-        directAppMiB: Number(fmt(directAppMiB!, 1)),
-        sidecarMiB: Number(fmt(sidecarMiB!, 1)),
-        appBehindSidecarMiB: Number(fmt(appBehindSidecarMiB!, 1)),
-        sidecarKiBPerConnection: Number(fmt((sidecarMiB! * 1024) / IDLE, 2)),
-      },
-      cores: (await import('node:os')).availableParallelism(),
-    };
-    const t = summary.throughput;
-    const l = summary.latencyAtFixedRate;
-    const m = summary.idleKeepAlive;
-    process.stdout.write(
-      [
-        '',
-        `throughput   direct ${t.directRps} req/s, through sidecar ${t.sidecarRps} req/s: ratio ${t.ratio} (goal ≥ ${t.goal})`,
-        `             CPU per request: sidecar ${t.sidecarCpuUsPerRequest} µs, app ${t.appCpuUsPerRequest} µs; errors ${t.errors}`,
-        `latency      at ${l.rate} req/s: direct p50 ${l.directP50Us} µs p99 ${l.directP99Us} µs; sidecar p50 ${l.sidecarP50Us} µs p99 ${l.sidecarP99Us} µs`,
-        `             added p50 ${l.addedP50Ms} ms, added p99 ${l.addedP99Ms} ms (goal ≤ ${l.goalAddedP99Ms} ms)`,
-        `idle memory  ${m.connections} keep-alive connections: sidecar +${m.sidecarMiB} MiB (${m.sidecarKiBPerConnection} KiB each), app behind it +${m.appBehindSidecarMiB} MiB; app direct +${m.directAppMiB} MiB`,
-        `JSON ${JSON.stringify(summary)}`,
-        '',
-      ].join('\n'),
-    );
+    const app = await startApp(dir, ports.app, SERVER_CPUS);
+    const variants = await startVariants(dir, app, profileDir);
+    if (MODE === 'idle') await idle(variants, app);
+    else await speed(dir, app, variants);
+    if (profileDir !== undefined) await stopForProfile(variants.find((v) => v.kind === 'lull')!, profileDir);
   } finally {
-    sidecar.kill('SIGKILL');
-    app.kill('SIGKILL');
+    cleanUp();
   }
 }
 
