@@ -101,18 +101,41 @@ interface Sample {
   throughput: WrkResult;
   latency: WrkResult;
   proxyCpuUs: number;
+  proxySysUs: number;
   appCpuUs: number;
 }
 
-const cpuOf = (pids: number[]) => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+function cpuOf(pids: number[]): { user: number; system: number } {
+  const total = { user: 0, system: 0 };
+  for (const pid of pids) {
+    const c = cpuSeconds(pid);
+    total.user += c.user;
+    total.system += c.system;
+  }
+  return total;
+}
 
-async function measure(v: Variant, app: Server, connections: number, seconds: number, script: string): Promise<{ r: WrkResult; proxyCpuUs: number; appCpuUs: number }> {
+interface Measured {
+  r: WrkResult;
+  proxyCpuUs: number;
+  /** The kernel's part of proxyCpuUs (socket reads and writes, loopback TCP). */
+  proxySysUs: number;
+  appCpuUs: number;
+}
+
+async function measure(v: Variant, app: Server, connections: number, seconds: number, script: string): Promise<Measured> {
   const proxyPids = v.proxy?.pids() ?? [];
   const appPids = app.pids();
-  const before = [cpuOf(proxyPids), cpuOf(appPids)];
+  const [p0, a0] = [cpuOf(proxyPids), cpuOf(appPids)];
   const r = await wrk({ port: v.server.port, connections, threads: THREADS, seconds, script, cpus: LOAD_CPUS });
-  const after = [cpuOf(proxyPids), cpuOf(appPids)];
-  return { r, proxyCpuUs: ((after[0]! - before[0]!) / r.requests) * 1e6, appCpuUs: ((after[1]! - before[1]!) / r.requests) * 1e6 };
+  const [p1, a1] = [cpuOf(proxyPids), cpuOf(appPids)];
+  const perRequest = (seconds: number) => (seconds / r.requests) * 1e6;
+  return {
+    r,
+    proxyCpuUs: perRequest(p1.user + p1.system - p0.user - p0.system),
+    proxySysUs: perRequest(p1.system - p0.system),
+    appCpuUs: perRequest(a1.user + a1.system - a0.user - a0.system),
+  };
 }
 
 async function startVariants(dir: string, app: Server, profileDir: string | undefined): Promise<Variant[]> {
@@ -160,7 +183,7 @@ async function speed(dir: string, app: Server, variants: Variant[]): Promise<voi
     for (const v of order) {
       const t = await measure(v, app, CONNECTIONS, DURATION_S, script);
       const l = await measure(v, app, 1, DURATION_S, script);
-      samples.get(v.label)!.push({ throughput: t.r, latency: l.r, proxyCpuUs: t.proxyCpuUs, appCpuUs: t.appCpuUs });
+      samples.get(v.label)!.push({ throughput: t.r, latency: l.r, proxyCpuUs: t.proxyCpuUs, proxySysUs: t.proxySysUs, appCpuUs: t.appCpuUs });
       line.push(`${v.label} ${f(t.r.rps, 0)} req/s p99@1 ${l.r.p99Us}µs`);
     }
     process.stdout.write(`  round ${round + 1}: ${line.join('; ')}\n`);
@@ -186,11 +209,12 @@ async function speed(dir: string, app: Server, variants: Variant[]): Promise<voi
     // The least disturbed round of each: on a shared machine a p99 at one connection is mostly other tenants' noise.
     addedP99QuietMs: (bestP99(v.label) - bestP99('direct')) / 1000,
     proxyCpuUsPerRequest: v.proxy === undefined ? NaN : perRound(v, (s) => s.proxyCpuUs),
+    proxySysShare: v.proxy === undefined ? NaN : perRound(v, (s) => s.proxySysUs / s.proxyCpuUs),
     appCpuUsPerRequest: perRound(v, (s) => s.appCpuUs),
     errors: samples.get(v.label)!.reduce((a, s) => a + s.throughput.errors + s.latency.errors, 0),
   }));
 
-  const head = ['variant', 'req/s', '×direct', '×nginx', '×queue', 'p50@1 µs', 'p99@1 µs', '+p50 ms', '+p99 ms', '+p99 best ms', 'proxy CPU µs/req', 'app CPU µs/req', 'errors'];
+  const head = ['variant', 'req/s', '×direct', '×nginx', '×queue', 'p50@1 µs', 'p99@1 µs', '+p50 ms', '+p99 ms', '+p99 best ms', 'proxy CPU µs/req', 'of it kernel', 'app CPU µs/req', 'errors'];
   const rows = summary.map((s) => [
     s.variant,
     f(s.rps, 0),
@@ -203,6 +227,7 @@ async function speed(dir: string, app: Server, variants: Variant[]): Promise<voi
     s.variant === 'direct' ? '' : f(s.addedP99Ms, 3),
     s.variant === 'direct' ? '' : f(s.addedP99QuietMs, 3),
     f(s.proxyCpuUsPerRequest, 1),
+    Number.isFinite(s.proxySysShare) ? `${f(s.proxySysShare * 100, 0)}%` : '',
     f(s.appCpuUsPerRequest, 1),
     String(s.errors),
   ]);

@@ -73,10 +73,10 @@ function statFields(pid: number): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-/** User + system CPU seconds of a process (all its threads). */
-export function cpuSeconds(pid: number): number {
+/** User and system CPU seconds of a process (all its threads). */
+export function cpuSeconds(pid: number): { user: number; system: number } {
   const f = statFields(pid);
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  return { user: Number(f[11]) / CLK_TCK, system: Number(f[12]) / CLK_TCK };
 }
 
 /** The process and its direct children (an nginx master and its workers). */
