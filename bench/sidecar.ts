@@ -1,9 +1,10 @@
 // The Lull sidecar's speed beside its peers, all measured in the same run against the same app (an
 // nginx server block answering a fixed body): the app reached directly, through nginx as a reverse
 // proxy, through the Lull sidecar, and through Knative Serving's queue-proxy. wrk drives each at
-// --connections for throughput and at one connection for latency; variants are interleaved round by
-// round (in a rotating order) so the machine's noise hits them alike; figures are medians of rounds.
-// CPU per request is the proxy process's user+system time over the requests it served.
+// --connections for throughput and at one connection for latency; then one connection per variant
+// with requests alternated across them gives added latency the machine's noise cannot skew. Variants
+// are interleaved round by round (in a rotating order) so noise hits them alike; figures are medians
+// of rounds. CPU per request is the proxy process's user+system time over the requests it served.
 //
 //   scripts/build-peers.sh            # once: nginx-light and wrk from Debian, queue-proxy from Go modules
 //   node bench/sidecar.ts [--rounds 5] [--duration 5] [--connections 64] [--only nginx,lull,queue]
@@ -15,6 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { idleMemoryMiB } from './sidecar/idle.ts';
+import { pairedLatency, type Percentiles } from './sidecar/paired.ts';
 import { assertPortsFree, cleanUp, cpuSeconds, rememberTempDir } from './sidecar/processes.ts';
 import { topSelfTime } from './sidecar/profile.ts';
 import { startApp, startLullSidecar, startNginxProxy, startQueueProxy, type Server } from './sidecar/servers.ts';
@@ -100,6 +102,7 @@ interface Variant {
 interface Sample {
   throughput: WrkResult;
   latency: WrkResult;
+  paired: Percentiles;
   proxyCpuUs: number;
   proxySysUs: number;
   appCpuUs: number;
@@ -171,20 +174,26 @@ const pad = (s: string, n: number) => s.padStart(n);
 async function speed(dir: string, app: Server, variants: Variant[]): Promise<void> {
   const script = writeReportScript(dir);
   process.stdout.write(
-    `sidecar speed: ${ROUNDS} rounds × ${DURATION_S}s per run, ${CONNECTIONS} connections for throughput and 1 for latency, ` +
-      `wrk ${THREADS} thread(s), ${PIN ? 'wrk on core 0, app and proxies on core 1' : 'not pinned'}; ${variants.map((v) => v.label).join(', ')}\n`,
+    `sidecar speed: ${ROUNDS} rounds × ${DURATION_S}s per run, wrk at ${CONNECTIONS} connections for throughput and at 1 for latency, ` +
+      `then 1 connection each with requests alternated across variants; ${PIN ? 'load on core 0, app and proxies on core 1' : 'not pinned'}; ` +
+      `${variants.map((v) => v.label).join(', ')}\n`,
   );
   for (const v of variants) await wrk({ port: v.server.port, connections: CONNECTIONS, threads: THREADS, seconds: 2, script, cpus: LOAD_CPUS }); // Warm-up (JIT, pools).
 
   const samples = new Map<string, Sample[]>(variants.map((v) => [v.label, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    const runs = new Map<string, [Measured, Measured]>();
+    for (const v of order) runs.set(v.label, [await measure(v, app, CONNECTIONS, DURATION_S, script), await measure(v, app, 1, DURATION_S, script)]);
+    const paired = await pairedLatency(
+      variants.map((v) => v.server.port),
+      DURATION_S,
+    );
     const line: string[] = [];
-    for (const v of order) {
-      const t = await measure(v, app, CONNECTIONS, DURATION_S, script);
-      const l = await measure(v, app, 1, DURATION_S, script);
-      samples.get(v.label)!.push({ throughput: t.r, latency: l.r, proxyCpuUs: t.proxyCpuUs, proxySysUs: t.proxySysUs, appCpuUs: t.appCpuUs });
-      line.push(`${v.label} ${f(t.r.rps, 0)} req/s p99@1 ${l.r.p99Us}µs`);
+    for (const [i, v] of variants.entries()) {
+      const [t, l] = runs.get(v.label)!;
+      samples.get(v.label)!.push({ throughput: t.r, latency: l.r, paired: paired[i]!, proxyCpuUs: t.proxyCpuUs, proxySysUs: t.proxySysUs, appCpuUs: t.appCpuUs });
+      line.push(`${v.label} ${f(t.r.rps, 0)} req/s, p99 ${paired[i]!.p99Us.toFixed(0)}µs`);
     }
     process.stdout.write(`  round ${round + 1}: ${line.join('; ')}\n`);
   }
@@ -192,40 +201,43 @@ async function speed(dir: string, app: Server, variants: Variant[]): Promise<voi
   const ofRound = (label: string | undefined, round: number) => (label === undefined ? undefined : samples.get(label)![round]);
   const nginxLabel = variants.find((v) => v.kind === 'nginx')?.label;
   const queueLabel = variants.find((v) => v.kind === 'queue')?.label;
-  const bestP99 = (label: string) => Math.min(...samples.get(label)!.map((s) => s.latency.p99Us));
   const perRound = (v: Variant, fn: (s: Sample, round: number) => number) => median(samples.get(v.label)!.map(fn));
-  // Ratios are taken within a round (same noise), then the median over rounds.
+  // Ratios and differences are taken within a round (same noise), then the median over rounds.
   const ratioTo = (other: string | undefined) => (s: Sample, round: number) => s.throughput.rps / (ofRound(other, round)?.throughput.rps ?? NaN);
+  const added = (pick: (s: Sample) => number) => (s: Sample, round: number) => (pick(s) - pick(ofRound('direct', round)!)) / 1000;
   const summary = variants.map((v) => ({
     variant: v.label,
     rps: perRound(v, (s) => s.throughput.rps),
     vsDirect: perRound(v, ratioTo('direct')),
     vsNginx: perRound(v, ratioTo(nginxLabel)),
     vsQueue: perRound(v, ratioTo(queueLabel)),
-    p50Us: perRound(v, (s) => s.latency.p50Us),
-    p99Us: perRound(v, (s) => s.latency.p99Us),
-    addedP50Ms: perRound(v, (s, r) => (s.latency.p50Us - ofRound('direct', r)!.latency.p50Us) / 1000),
-    addedP99Ms: perRound(v, (s, r) => (s.latency.p99Us - ofRound('direct', r)!.latency.p99Us) / 1000),
-    // The least disturbed round of each: on a shared machine a p99 at one connection is mostly other tenants' noise.
-    addedP99QuietMs: (bestP99(v.label) - bestP99('direct')) / 1000,
+    wrkP50Us: perRound(v, (s) => s.latency.p50Us),
+    wrkP99Us: perRound(v, (s) => s.latency.p99Us),
+    wrkAddedP50Ms: perRound(v, added((s) => s.latency.p50Us)),
+    wrkAddedP99Ms: perRound(v, added((s) => s.latency.p99Us)),
+    p50Us: perRound(v, (s) => s.paired.p50Us),
+    p99Us: perRound(v, (s) => s.paired.p99Us),
+    addedP50Ms: perRound(v, added((s) => s.paired.p50Us)),
+    addedP99Ms: perRound(v, added((s) => s.paired.p99Us)),
     proxyCpuUsPerRequest: v.proxy === undefined ? NaN : perRound(v, (s) => s.proxyCpuUs),
     proxySysShare: v.proxy === undefined ? NaN : perRound(v, (s) => s.proxySysUs / s.proxyCpuUs),
     appCpuUsPerRequest: perRound(v, (s) => s.appCpuUs),
     errors: samples.get(v.label)!.reduce((a, s) => a + s.throughput.errors + s.latency.errors, 0),
   }));
 
-  const head = ['variant', 'req/s', '×direct', '×nginx', '×queue', 'p50@1 µs', 'p99@1 µs', '+p50 ms', '+p99 ms', '+p99 best ms', 'proxy CPU µs/req', 'of it kernel', 'app CPU µs/req', 'errors'];
+  const direct = (label: string) => label === 'direct';
+  const head = ['variant', 'req/s', '×direct', '×nginx', '×queue', 'p50/p99 µs', '+p50 ms', '+p99 ms', 'wrk@1 p50/p99 µs', 'wrk@1 +p50/+p99 ms', 'proxy CPU µs/req', 'kernel', 'app CPU µs/req', 'errors'];
   const rows = summary.map((s) => [
     s.variant,
     f(s.rps, 0),
     f(s.vsDirect),
     f(s.vsNginx),
     f(s.vsQueue),
-    f(s.p50Us, 0),
-    f(s.p99Us, 0),
-    s.variant === 'direct' ? '' : f(s.addedP50Ms, 3),
-    s.variant === 'direct' ? '' : f(s.addedP99Ms, 3),
-    s.variant === 'direct' ? '' : f(s.addedP99QuietMs, 3),
+    `${f(s.p50Us, 0)}/${f(s.p99Us, 0)}`,
+    direct(s.variant) ? '' : f(s.addedP50Ms, 3),
+    direct(s.variant) ? '' : f(s.addedP99Ms, 3),
+    `${f(s.wrkP50Us, 0)}/${f(s.wrkP99Us, 0)}`,
+    direct(s.variant) ? '' : `${f(s.wrkAddedP50Ms, 3)}/${f(s.wrkAddedP99Ms, 3)}`,
     f(s.proxyCpuUsPerRequest, 1),
     Number.isFinite(s.proxySysShare) ? `${f(s.proxySysShare * 100, 0)}%` : '',
     f(s.appCpuUsPerRequest, 1),
@@ -234,8 +246,9 @@ async function speed(dir: string, app: Server, variants: Variant[]): Promise<voi
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const out = [head, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : pad(c, widths[i]!))).join('  '));
   process.stdout.write(
-    `\nmedians of ${ROUNDS} rounds (req/s at ${CONNECTIONS} connections; latency at 1 connection; added = minus direct in the same round;\n` +
-      `"best" = each variant's lowest p99 of all rounds minus direct's lowest)\n${out.join('\n')}\n\n`,
+    `\nmedians of ${ROUNDS} rounds. req/s: wrk at ${CONNECTIONS} connections. p50/p99: one connection per variant, requests alternated ` +
+      `across variants; + = minus direct in the same round. wrk@1: wrk at one connection, each variant in its own run. ` +
+      `CPU: user+system per request at ${CONNECTIONS} connections; kernel = its system share.\n${out.join('\n')}\n\n`,
   );
 
   const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -246,7 +259,7 @@ async function speed(dir: string, app: Server, variants: Variant[]): Promise<voi
     const lines = [
       `${s.variant} / nginx-proxy throughput  ${f(s.vsNginx)}, ${byCpu(nginxLabel)}  (goal ≥ ${GOALS.vsNginx}: ${Number.isFinite(s.vsNginx) ? met(s.vsNginx >= GOALS.vsNginx) : 'not measured'})`,
       `${s.variant} / queue-proxy throughput  ${f(s.vsQueue)}, ${byCpu(queueLabel)}  (goal ≥ ${GOALS.vsQueue}: ${Number.isFinite(s.vsQueue) ? met(s.vsQueue >= GOALS.vsQueue) : 'not measured'})`,
-      `${s.variant} added p99 at 1 connection ${f(s.addedP99Ms, 3)} ms, best rounds ${f(s.addedP99QuietMs, 3)} ms  (goal ≤ ${GOALS.addedP99Ms} ms: ${met(s.addedP99Ms <= GOALS.addedP99Ms)})`,
+      `${s.variant} added p99 at 1 connection ${f(s.addedP99Ms, 3)} ms, wrk's separate runs ${f(s.wrkAddedP99Ms, 3)} ms  (goal ≤ ${GOALS.addedP99Ms} ms: ${met(s.addedP99Ms <= GOALS.addedP99Ms)})`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
@@ -291,6 +304,8 @@ async function main(): Promise<void> {
 
   const needed = [ports.app, ports.nginx, ports.queue, ports.queueTls, ...SIDECARS.flatMap((_, i) => [ports.sidecar(i), ports.admin(i)])];
   await assertPortsFree(wanted('queue') ? [...needed, 8022, 9090, 9091] : needed);
+  // This process's own load (the paired latency client) goes where wrk runs, away from the proxies.
+  if (PIN) execFileSync('taskset', ['-a', '-p', '-c', LOAD_CPUS!, String(process.pid)], { stdio: 'ignore' });
   const dir = mkdtempSync(join(tmpdir(), 'lull-bench-sidecar-'));
   rememberTempDir(dir);
   chmodSync(dir, 0o755); // nginx workers drop to an unprivileged user when started as root.
