@@ -11,7 +11,7 @@
 //                         [--sidecar ../other/bin/lull.ts ...] [--pin on|off] [--profile]
 //   node bench/sidecar.ts --mode idle [--idle 5000]   # memory per idle keep-alive connection
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,14 +42,19 @@ const { values: args } = parseArgs({
   },
 });
 
+function bad(message: string): never {
+  process.stderr.write(`bench/sidecar.ts: ${message}\n`);
+  process.exit(2);
+}
+
 function positive(name: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} ${value}: a whole number ≥ 1 is allowed`);
+  if (!Number.isInteger(n) || n < 1) bad(`--${name} ${value}: a whole number ≥ 1 is allowed`);
   return n;
 }
 
 const MODE = args.mode;
-if (MODE !== 'speed' && MODE !== 'idle') throw new Error(`--mode ${MODE}: "speed" or "idle" is allowed`);
+if (MODE !== 'speed' && MODE !== 'idle') bad(`--mode ${MODE}: "speed" or "idle" is allowed`);
 const ROUNDS = positive('rounds', args.rounds);
 const DURATION_S = positive('duration', args.duration);
 const CONNECTIONS = positive('connections', args.connections);
@@ -59,15 +64,16 @@ const BASE = positive('port-base', args['port-base']);
 const PEERS = ['nginx', 'lull', 'queue'] as const;
 type Peer = (typeof PEERS)[number];
 const ONLY = args.only.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'direct');
-for (const p of ONLY) if (!PEERS.includes(p as Peer)) throw new Error(`--only ${args.only}: a comma-separated list of ${PEERS.join(', ')} is allowed (direct is always measured)`);
+for (const p of ONLY) if (!PEERS.includes(p as Peer)) bad(`--only ${args.only}: a comma-separated list of ${PEERS.join(', ')} is allowed (direct is always measured)`);
 const wanted = (p: Peer) => ONLY.includes(p);
-if (args.pin !== 'on' && args.pin !== 'off') throw new Error(`--pin ${args.pin}: "on" or "off" is allowed`);
+if (args.pin !== 'on' && args.pin !== 'off') bad(`--pin ${args.pin}: "on" or "off" is allowed`);
 // On two or more cores the load generator gets core 0 and the app and proxy core 1, so wrk's own CPU
 // does not compete with the proxy it measures (decided by run-to-run variance: see the README row).
 const PIN = args.pin === 'on' && availableParallelism() >= 2;
 const SERVER_CPUS = PIN ? '1' : undefined;
 const LOAD_CPUS = PIN ? '0' : undefined;
 const SIDECARS = (args.sidecar ?? [join(ROOT, 'bin/lull.ts')]).map((p) => resolve(p));
+for (const p of SIDECARS) if (!existsSync(p)) bad(`--sidecar ${p}: no such file; the path of a checkout's bin/lull.ts is allowed`);
 const QUEUE_PROXY = args['queue-proxy'] ?? execFileSync(join(ROOT, 'scripts/build-peers.sh'), ['--print-path'], { encoding: 'utf8' }).trim();
 
 /** "lull" alone; "lull:<checkout>" when several sidecars are compared in one run. */
@@ -321,4 +327,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench/sidecar.ts: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
