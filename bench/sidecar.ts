@@ -8,7 +8,8 @@
 //
 //   scripts/build-peers.sh            # once: nginx-light and wrk from Debian, queue-proxy from Go modules
 //   node bench/sidecar.ts [--rounds 5] [--duration 5] [--connections 64] [--only nginx,lull,queue]
-//                         [--sidecar ../other/bin/lull.ts ...] [--pin on|off] [--profile]
+//                         [--sidecar ../other/bin/lull.ts ...] [--pin on|off] [--profile] [--threads 1]
+//                         [--port-base 28400] [--queue-proxy path]
 //   node bench/sidecar.ts --mode idle [--idle 5000]   # memory per idle keep-alive connection
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
@@ -68,7 +69,7 @@ for (const p of ONLY) if (!PEERS.includes(p as Peer)) bad(`--only ${args.only}: 
 const wanted = (p: Peer) => ONLY.includes(p);
 if (args.pin !== 'on' && args.pin !== 'off') bad(`--pin ${args.pin}: "on" or "off" is allowed`);
 // On two or more cores the load generator gets core 0 and the app and proxy core 1, so wrk's own CPU
-// does not compete with the proxy it measures (decided by run-to-run variance: see the README row).
+// does not compete with the proxy it measures (decided by run-to-run variance: docs-snippets/bench-sidecar.md).
 const PIN = args.pin === 'on' && availableParallelism() >= 2;
 const SERVER_CPUS = PIN ? '1' : undefined;
 const LOAD_CPUS = PIN ? '0' : undefined;
