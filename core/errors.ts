@@ -56,6 +56,13 @@ export const errors = {
   interceptorFull: define('LULL_INTERCEPTOR_FULL', 'this interceptor already holds %d connections, its limit', 503),
   wakeFailed: define('LULL_WAKE_FAILED', '%s cannot come up: %s', 503),
   interceptorStopping: define('LULL_INTERCEPTOR_STOPPING', 'the interceptor is shutting down before %s became ready', 503),
+  // Settings that are admitted but cannot work: admission warnings, `lull status` reasons, the reconciler's sleep blockers.
+  unknownAnnotation: define('LULL_UNKNOWN_ANNOTATION', '%s is not a Lull annotation and is ignored; %s', 422),
+  noService: define('LULL_NO_SERVICE', 'no Service selects it, so no request could wake it', 409),
+  headlessService: define('LULL_HEADLESS_SERVICE', 'Service %s is headless: its clients would bypass the interceptor that wakes it', 409),
+  sharedService: define('LULL_SHARED_SERVICE', 'Service %s also selects other Deployments (%s), which still need its traffic', 409),
+  idleAfterBelowReadiness: define('LULL_IDLE_AFTER_BELOW_READINESS', 'idle-after %s is shorter than the %s its readiness probe may take to pass', 409),
+  leaseUnavailable: define('LULL_LEASE_UNAVAILABLE', 'cannot take the leader Lease %s/%s: %s; %s', 503),
   // The reconciler's (Event messages and logs).
   interceptorPortsExhausted: define('LULL_INTERCEPTOR_PORTS_EXHAUSTED', 'no interceptor port is free for Service %s: all of %d-%d are allocated', 507),
   sleepAborted: define('LULL_SLEEP_ABORTED', '%s was not put to sleep: %s', 409),

@@ -1,6 +1,7 @@
 // What the admission handlers read besides the request: settings and the informers' caches.
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { AdmissionRequest } from './admission-review.ts';
+import type { ServiceFacts } from '../core/app-problems.ts';
 import type { Backend } from './backends.ts';
 import type { InjectOptions } from './inject.ts';
 
@@ -16,6 +17,8 @@ export interface AdmissionContext {
   namespaceLabels(name: string): Record<string, string> | undefined;
   /** Deployments of a namespace as routing backends; undefined while not known. */
   backends(namespace: string): readonly Backend[] | undefined;
+  /** Services of a namespace, for warnings only; undefined while not known. */
+  services?(namespace: string): readonly ServiceFacts[] | undefined;
 }
 
 export function isDeployment(request: AdmissionRequest): boolean {

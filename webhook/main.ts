@@ -1,7 +1,7 @@
 // `lull webhook`: wires configuration, informers, TLS and the server together.
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { V1Deployment, V1Namespace } from '@kubernetes/client-node';
+import type { V1Deployment, V1Namespace, V1Service } from '@kubernetes/client-node';
 import { EXCLUDED_NAMESPACES } from '../core/annotations.ts';
 import { LullError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
@@ -16,6 +16,7 @@ import { informer, kubeWatch } from './informer.ts';
 import { kubeClient, loadKubeConfig } from '../core/kube-client.ts';
 import { createMetrics } from './metrics.ts';
 import { buildServer, type WebhookServer } from './server.ts';
+import { serviceFacts } from './warnings.ts';
 
 const SYNC_WAIT_MS = 10_000;
 
@@ -62,10 +63,22 @@ export async function main(argv: string[]): Promise<number> {
       deploymentsSynced.resolve();
     },
   });
+  // Only for warnings (a Service that keeps an app from sleeping): admissions never wait for it.
+  const services = informer({
+    client,
+    watch,
+    logger,
+    path: '/api/v1/services',
+    fieldSelector: excluded.map((ns) => `metadata.namespace!=${ns}`).join(','),
+    summarize: (s: V1Service) => serviceFacts(s),
+    onSynced: () => metrics.informerSynced.set({ resource: 'services' }, 1),
+  });
   metrics.informerSynced.set({ resource: 'namespaces' }, 0);
   metrics.informerSynced.set({ resource: 'deployments' }, 0);
+  metrics.informerSynced.set({ resource: 'services' }, 0);
   namespaces.start();
   deployments.start();
+  services.start();
 
   const context: AdmissionContext = {
     ownNamespace: config.namespace,
@@ -73,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     inject: { image: config.sidecarImage, version: config.version },
     namespaceLabels: (name) => (namespaces.synced() ? namespaces.get('', name) : undefined),
     backends: (namespace) => (deployments.synced() ? [...deployments.list(namespace)] : undefined),
+    services: (namespace) => (services.synced() ? [...services.list(namespace)] : undefined),
   };
 
   const configurations: Array<[WebhookConfigKind, string]> = [
@@ -103,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     logger.fatal({ err }, err instanceof LullError ? err.message : 'cannot load the webhook certificate or drain key');
     namespaces.stop();
     deployments.stop();
+    services.stop();
     return 1;
   }
   // Registered by URL there is no readiness gate: give the caches a moment before answering (they answer
@@ -122,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
   rotation.stop();
   namespaces.stop();
   deployments.stop();
+  services.stop();
   await server.app.close();
   return 0;
 }

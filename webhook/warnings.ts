@@ -1,0 +1,58 @@
+// Admission warnings (kubectl prints each as `Warning: ...`): settings that are admitted but cannot work,
+// in core's words (core/app-problems.ts), so `lull status` says the same thing later.
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import { ENABLED, parseAnnotations } from '../core/annotations.ts';
+import { appProblems, describeProblem, selects, type AppProblem, type ServiceFacts } from '../core/app-problems.ts';
+import type { Backend } from './backends.ts';
+import type { OptIn } from './opt-in.ts';
+
+/** Pure: what the webhook keeps of a Service to judge it. */
+export function serviceFacts(service: V1Service): ServiceFacts {
+  return {
+    name: service.metadata?.name ?? '',
+    selector: service.spec?.selector,
+    headless: service.spec?.clusterIP === 'None',
+    externalName: service.spec?.type === 'ExternalName',
+  };
+}
+
+/** A reason about the app itself names it; a misspelt annotation names itself. */
+function warning(app: string, p: AppProblem): string {
+  return p.code === 'LULL_UNKNOWN_ANNOTATION' ? p.message : `${app} ${describeProblem(p)}`;
+}
+
+/**
+ * Pure. `services`/`backends`: the namespace's, as the informers know them (undefined while not synced,
+ * then only what the Deployment alone shows is judged).
+ */
+export function deploymentWarnings(deployment: V1Deployment, decision: OptIn, services: readonly ServiceFacts[] | undefined, backends: readonly Backend[] | undefined): string[] {
+  const annotations = deployment.metadata?.annotations;
+  const name = deployment.metadata?.name ?? '';
+  const podLabels = deployment.spec?.template?.metadata?.labels ?? {};
+  const problems = appProblems({
+    name,
+    annotations,
+    // "leave" is a namespace not known yet: then only the annotation says.
+    managed: decision === 'inject' || (decision === 'leave' && annotations?.[ENABLED] === 'true'),
+    idleAfterMs: parseAnnotations(annotations).settings.idleAfterMs,
+    podLabels,
+    podSpec: deployment.spec?.template?.spec,
+    services,
+    // The stored copy of this Deployment may be older than the one admitted: this one's labels count.
+    deployments: backends === undefined ? undefined : [...backends.filter((b) => b.name !== name), { name, podLabels }],
+  });
+  return problems.map((p) => warning(name, p));
+}
+
+/** Pure: a Service that keeps the Lull apps it selects from sleeping says so when it is written. */
+export function serviceWarnings(service: V1Service, backends: readonly Backend[] | undefined): string[] {
+  const facts = serviceFacts(service);
+  if (backends === undefined || facts.externalName) return [];
+  const selected = backends.filter((b) => selects(facts.selector, b.podLabels));
+  const out: string[] = [];
+  for (const app of selected.filter((b) => b.injected)) {
+    const problems = appProblems({ name: app.name, annotations: undefined, managed: true, idleAfterMs: Infinity, podLabels: app.podLabels, podSpec: undefined, services: [facts], deployments: selected });
+    out.push(...problems.map((p) => warning(app.name, p)));
+  }
+  return out;
+}
