@@ -6,8 +6,11 @@ import { membership } from '../core/opt-in.ts';
 import { phaseOf, stateOf } from '../reconciler/app.ts';
 import { trimDeployment } from '../reconciler/objects.ts';
 
-/** The states Lull writes, plus `onboarding`: opted in, but the sidecar or the state is not there yet. */
-export type DisplayState = 'awake' | 'sleeping' | 'waking' | 'onboarding';
+/**
+ * The states Lull writes, plus `onboarding`: opted in, but the sidecar or the state is not there yet, and
+ * `unmanaged`: not opted in, though its lull.dev/ annotations say someone meant it to be.
+ */
+export type DisplayState = 'awake' | 'sleeping' | 'waking' | 'onboarding' | 'unmanaged';
 
 export interface AppView {
   namespace: string;

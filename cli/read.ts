@@ -1,5 +1,5 @@
 // The cluster reads the CLI makes, one function each, through core's client.
-import type { CoreV1Event, KubernetesListObject, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesListObject, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { SYSTEM_NAMESPACE } from '../core/annotations.ts';
 import { clusterDefaultsFromConfigMap, DEFAULTS_CONFIGMAP, type ClusterDefaults } from '../core/cluster-defaults.ts';
 import { isStatus, type KubeClient } from '../core/kube-client.ts';
@@ -12,6 +12,7 @@ async function list<T extends KubernetesObject>(client: KubeClient, path: string
 
 export const listDeployments = (client: KubeClient, namespace?: string) => list<V1Deployment>(client, scoped(namespace, 'deployments', '/apis/apps/v1'));
 export const listPods = (client: KubeClient, namespace?: string) => list<V1Pod>(client, scoped(namespace, 'pods'));
+export const listServices = (client: KubeClient, namespace?: string) => list<V1Service>(client, scoped(namespace, 'services'));
 /** Only Events about Deployments: Lull records nothing else. */
 export const listDeploymentEvents = (client: KubeClient, namespace?: string) => list<CoreV1Event>(client, scoped(namespace, 'events'), { fieldSelector: 'involvedObject.kind=Deployment' });
 

@@ -4,6 +4,7 @@ import { errors, lullError } from '../core/errors.ts';
 import type { KubeClient } from '../core/kube-client.ts';
 import { membership } from '../core/opt-in.ts';
 import { SYSTEM_NAMESPACE } from '../core/annotations.ts';
+import { unknownAnnotations } from '../core/app-problems.ts';
 import { displayState } from './app-view.ts';
 import { getDeployment, namespaceLabels } from './read.ts';
 
@@ -13,7 +14,10 @@ export function notManagedReason(namespace: string, annotations: Record<string, 
   const enabled = annotations?.['lull.dev/enabled'];
   if (enabled === 'false') return 'it has lull.dev/enabled=false';
   if (enabled !== undefined) return `lull.dev/enabled has the value ${JSON.stringify(enabled)}`;
-  return labels === undefined ? 'it has no lull.dev/enabled annotation' : 'it has no lull.dev/enabled annotation and its namespace is not labelled lull.dev/inject=enabled';
+  const missing = labels === undefined ? 'it has no lull.dev/enabled annotation' : 'it has no lull.dev/enabled annotation and its namespace is not labelled lull.dev/inject=enabled';
+  // A misspelt opt-in is the likely why: say which key it meant.
+  const typo = unknownAnnotations(annotations, false).find((p) => p.effect === 'will not sleep');
+  return typo ? `${missing}: ${typo.message}` : missing;
 }
 
 export async function resolveApp(client: KubeClient, namespace: string, name: string): Promise<V1Deployment> {

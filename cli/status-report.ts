@@ -1,5 +1,6 @@
 // `lull status` output from what was read (pure): one item per app, then a table, JSON or YAML.
 import { stringify } from 'yaml';
+import { describeProblem, type AppProblem } from '../core/app-problems.ts';
 import { formatDuration } from '../core/duration.ts';
 import type { Activity } from './activity.ts';
 import type { AppView } from './app-view.ts';
@@ -27,9 +28,11 @@ export interface StatusItem {
   asleepForMs?: number;
   lastWake?: { at: string; durationMs?: number };
   sidecar?: string;
+  /** Why it will not sleep or wake as expected (core/app-problems.ts). */
+  problems?: AppProblem[];
 }
 
-export function statusItem(view: AppView, activity: Activity | undefined, wake: LastWake | undefined, now: number): StatusItem {
+export function statusItem(view: AppView, activity: Activity | undefined, wake: LastWake | undefined, now: number, problems: readonly AppProblem[] = []): StatusItem {
   const item: StatusItem = {
     namespace: view.namespace,
     name: view.name,
@@ -52,6 +55,7 @@ export function statusItem(view: AppView, activity: Activity | undefined, wake: 
   }
   if (wake) item.lastWake = { at: new Date(wake.at).toISOString(), ...(wake.durationMs !== undefined ? { durationMs: wake.durationMs } : {}) };
   if (view.injected) item.sidecar = view.injected;
+  if (problems.length > 0) item.problems = [...problems];
   return item;
 }
 
@@ -60,6 +64,7 @@ function lastActivityCell(item: StatusItem, now: number): string {
     const ago = `${humanDuration(now - Date.parse(item.lastActivity))} ago`;
     return item.inFlight ? `now (${item.inFlight} in flight)` : ago;
   }
+  if (item.state === 'unmanaged') return '-';
   // Asleep: nothing since before the sleep, at least idle-after before it.
   if (item.state === 'sleeping') return item.asleepForMs !== undefined ? `>${humanDuration(item.asleepForMs + item.idleAfterMs)} ago` : '-';
   return item.replicas === 0 ? '-' : '<unknown>';
@@ -97,5 +102,7 @@ export function formatStatus(items: readonly StatusItem[], output: Output, allNa
     lastWakeCell(item, now),
     ...(wide ? [String(item.wakeReplicas), formatDuration(item.holdTimeoutMs), String(item.maxHeld), item.sidecar ?? '-'] : []),
   ]);
-  return formatTable(headers, rows);
+  // One line per reason under the table, kubectl-describe style: the table stays one row per app.
+  const reasons = items.flatMap((item) => (item.problems ?? []).map((p) => `${allNamespaces ? `${item.namespace}/` : ''}${item.name}: ${describeProblem(p)}\n`));
+  return formatTable(headers, rows) + (reasons.length > 0 ? `\n${reasons.join('')}` : '');
 }

@@ -6,7 +6,8 @@ import { askActivity, type Activity } from './activity.ts';
 import { appView, isManaged } from './app-view.ts';
 import { COMMON_USAGE, parseFlags } from './flags.ts';
 import { contextNamespace, loadCliKubeconfig } from './kubeconfig.ts';
-import { listDeploymentEvents, listDeployments, listPods, namespaceLabels, readClusterDefaults } from './read.ts';
+import { meantForLull, problemsOf } from './problems.ts';
+import { listDeploymentEvents, listDeployments, listPods, listServices, namespaceLabels, readClusterDefaults } from './read.ts';
 import { runCommand } from './run.ts';
 import { formatStatus, statusItem, type Output } from './status-report.ts';
 import { lastWakes } from './wakes.ts';
@@ -15,6 +16,8 @@ export const USAGE = `usage: lull status [-n NAMESPACE | -A] [-o wide|json|yaml]
 
 The apps Lull manages: state (awake, sleeping, waking, onboarding), replicas ready/desired,
 idle-after, last activity (asked of the sidecars), how long asleep, and the last wake's duration.
+Below the table, each reason an app will not sleep or wake as expected; a Deployment whose lull.dev/
+annotations are misspelt is listed as unmanaged, with the key it meant.
 
 ${COMMON_USAGE}
   -A, --all-namespaces      every namespace
@@ -51,19 +54,28 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 
 export async function collectStatus(client: KubeClient, namespace: string | undefined, now = Date.now) {
   const [defaults, labels, deployments] = await Promise.all([readClusterDefaults(client), namespaceLabels(client, namespace), listDeployments(client, namespace)]);
-  const managed = deployments.filter((d) => isManaged(d, labels.get(d.metadata?.namespace ?? '')));
-  if (managed.length === 0) return [];
-  const namespaces = [...new Set(managed.map((d) => d.metadata?.namespace ?? ''))];
+  const managedSet = new Set(deployments.filter((d) => isManaged(d, labels.get(d.metadata?.namespace ?? ''))));
+  // A Deployment whose opt-in is misspelt is shown too: `lull status` is where one looks for why it never sleeps.
+  const shown = deployments.filter((d) => managedSet.has(d) || meantForLull(d));
+  if (shown.length === 0) return [];
+  const namespaces = [...new Set(shown.map((d) => d.metadata?.namespace ?? ''))];
   const one = namespaces.length === 1 ? namespaces[0] : namespace;
-  const [events, pods] = await Promise.all([listDeploymentEvents(client, one), listPods(client, one)]);
+  const [events, pods, services] = await Promise.all([listDeploymentEvents(client, one), listPods(client, one), listServices(client, one)]);
   const wakes = lastWakes(events);
-  const podsOf = podsByDeployment(pods, managed);
-  const views = managed.map((d) => appView(d, defaults.settings)).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  const activities = await mapLimited(views, 8, (v): Promise<Activity | undefined> =>
-    v.state === 'sleeping' || v.replicas === 0 ? Promise.resolve(undefined) : askActivity(client, podsOf.get(`${v.namespace}/${v.name}`) ?? []),
+  const podsOf = podsByDeployment(pods, shown);
+  const views = shown
+    .map((d) => {
+      const view = appView(d, defaults.settings);
+      const managed = managedSet.has(d);
+      if (!managed) view.state = 'unmanaged';
+      return { view, problems: problemsOf(d, managed, view.settings, services, deployments) };
+    })
+    .sort((a, b) => a.view.namespace.localeCompare(b.view.namespace) || a.view.name.localeCompare(b.view.name));
+  const activities = await mapLimited(views, 8, ({ view: v }): Promise<Activity | undefined> =>
+    v.state === 'sleeping' || v.state === 'unmanaged' || v.replicas === 0 ? Promise.resolve(undefined) : askActivity(client, podsOf.get(`${v.namespace}/${v.name}`) ?? []),
   );
   const at = now();
-  return views.map((v, i) => statusItem(v, activities[i], wakes.get(`${v.namespace}/${v.name}`), at));
+  return views.map(({ view: v, problems }, i) => statusItem(v, activities[i], wakes.get(`${v.namespace}/${v.name}`), at, problems));
 }
 
 export async function main(argv: string[]): Promise<number> {

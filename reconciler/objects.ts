@@ -53,6 +53,8 @@ export interface ServiceObj {
   selector?: Record<string, string>;
   ports: ServicePort[];
   type?: string;
+  /** clusterIP None: clients resolve the pods themselves and never meet the interceptor. */
+  headless?: true;
   ipFamilies?: string[];
 }
 
@@ -149,6 +151,7 @@ export function trimService(s: V1Service): ServiceObj {
   };
   if (s.spec?.selector) out.selector = s.spec.selector;
   if (s.spec?.type) out.type = s.spec.type;
+  if (s.spec?.clusterIP === 'None') out.headless = true;
   if (s.spec?.ipFamilies) out.ipFamilies = s.spec.ipFamilies;
   return out;
 }

@@ -2,6 +2,7 @@
 // could have passed; the sleep writes state, then routes to the interceptor, then scales to zero, and
 // the scale is a compare-and-swap so a wake or a user's change in between always wins.
 import { REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE } from '../core/annotations.ts';
+import { serviceProblem } from '../core/app-problems.ts';
 import { formatDuration } from '../core/duration.ts';
 import { errors, lullError } from '../core/errors.ts';
 import { EVENT_REASONS } from '../core/events.ts';
@@ -24,11 +25,13 @@ export function livePods(pods: readonly PodObj[]): PodObj[] {
  * Pure: why the app may not sleep whatever its activity, or undefined. Sleeping needs a way back (a
  * Service and a ready interceptor) and complete knowledge (every Service reaches it through the sidecar).
  */
-export function sleepBlocker(services: readonly ServiceObj[], backendsOf: (s: ServiceObj) => readonly DeploymentObj[], interceptorsReady: number): string | undefined {
-  if (services.length === 0) return 'no Service selects it, so no request could wake it';
+export function sleepBlocker(services: readonly ServiceObj[], backendsOf: (s: ServiceObj) => readonly DeploymentObj[], interceptorsReady: number, app?: string): string | undefined {
+  // The texts the webhook warns with and `lull status` shows (core/app-problems.ts).
+  if (services.length === 0) return serviceProblem.none().message;
   for (const service of services) {
+    if (service.headless) return serviceProblem.headless(service.metadata.name).message;
     const backends = backendsOf(service);
-    if (backends.length !== 1) return `Service ${service.metadata.name} also selects other Deployments`;
+    if (backends.length !== 1) return serviceProblem.shared(service.metadata.name, backends.map((b) => b.metadata.name).filter((n) => n !== app)).message;
     if (!sidecarRouted(service) || sidecarRoutingPending(service, backends)) return `Service ${service.metadata.name} does not reach it through the sidecar yet`;
   }
   if (interceptorsReady === 0) return 'no interceptor pod is ready to take its requests';
@@ -40,7 +43,7 @@ export async function tend(ctx: Context, app: App, services: readonly ServiceObj
   const d = app.deployment;
   const mem = app.memory;
   if (d.replicas === 0) return; // Scaled to zero by someone else: there is nothing to ask.
-  const blocker = sleepBlocker(services, (s) => ctx.world.deploymentsSelectedBy(s), ctx.interceptors().length);
+  const blocker = sleepBlocker(services, (s) => ctx.world.deploymentsSelectedBy(s), ctx.interceptors().length, app.name);
   if (blocker !== mem.blocked) ctx.logger.debug({ app: app.key, blocker }, blocker ? 'may not sleep' : 'may sleep');
   const wasBlocked = mem.blocked !== undefined;
   mem.blocked = blocker;

@@ -72,6 +72,12 @@ describe('sleepBlocker', () => {
     expect(sleepBlocker([service('lull-8080')], one, 0)).toContain('no interceptor pod is ready');
     expect(sleepBlocker([service('lull-8080')], one, 2)).toBeUndefined();
   });
+
+  it('says which Service keeps it awake, in the words the webhook warned with', () => {
+    const api = deployment({}, { metadata: { name: 'api', namespace: 'shop', uid: 'a', resourceVersion: '1' } });
+    expect(sleepBlocker([service('lull-8080')], () => [deployment(), api], 1, 'web')).toBe('Service web also selects other Deployments (api), which still need its traffic');
+    expect(sleepBlocker([{ ...service('lull-8080'), headless: true }], one, 1, 'web')).toBe('Service web is headless: its clients would bypass the interceptor that wakes it');
+  });
 });
 
 describe('touch backoff', () => {
