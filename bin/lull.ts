@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
+import { LULL_IMAGE_REPOSITORY } from '../core/sidecar-contract.ts';
 
 // Type stripping and compiling every module again costs a cold start hundreds of ms (a waking
 // sidecar pays it on the request path); Node's compile cache keeps both across starts.
@@ -20,10 +22,16 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main: (a
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return `usage: lull <command> [args]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: lull <command> [args]\n       lull --version\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
 const [name, ...rest] = process.argv.slice(2);
+if (name === '--version' || name === '-v' || name === 'version') {
+  // The webhook injects the sidecar image of its own version unless --sidecar-image says otherwise.
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`lull ${version} (sidecar image ${LULL_IMAGE_REPOSITORY}:${version})\n`);
+  process.exit(0);
+}
 if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
   process.stdout.write(usage());
   process.exit(name === undefined ? 2 : 0);
