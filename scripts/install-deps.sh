@@ -22,5 +22,15 @@ fi
 
 # Node 24 comes from the `node` dev dependency; npm ci brings it along with everything else.
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm checks `engines` against the machine's node, older than the Node 24 it is installing: those
+  # EBADENGINE warnings say nothing useful, so they are dropped; every other line is shown.
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+  if ! npm ci --no-audit --no-fund >"$log" 2>&1; then
+    grep -v '^npm warn EBADENGINE' "$log" >&2
+    echo "npm ci failed (above)" >&2
+    exit 1
+  fi
+  grep -v -e '^npm warn EBADENGINE' -e '^added [0-9]* packages' -e '^$' "$log" >&2 || true
+  echo "npm ci: installed; using Node $(node_modules/.bin/node --version) from node_modules (this machine's node is $(node --version 2>/dev/null || echo absent))"
 fi
