@@ -2,6 +2,7 @@
 // record has not changed for its duration on *our* clock (no trust in other nodes' clocks), writes are
 // compare-and-swap on resourceVersion, and a leader that cannot renew within the deadline steps down.
 import { setTimeout as delay } from 'node:timers/promises';
+import { errors, lullError } from '../core/errors.ts';
 import { isStatus, PATCH, type KubeClient } from '../core/kube-client.ts';
 import type { Logger } from '../core/log.ts';
 import type { LeaseSettings } from './config.ts';
@@ -24,12 +25,35 @@ export interface LeaseStore {
   get(): Promise<StoredLease | undefined>;
   create(spec: LeaseRecord): Promise<boolean>;
   update(resourceVersion: string, spec: LeaseRecord): Promise<boolean>;
+  /** Why a call failed and what fixes it, in the user's terms. */
+  explain?(err: unknown): LeaseProblem;
+}
+
+/** A failure to read or write the Lease: `lasting` ones (a missing namespace, no permission) need a person. */
+export interface LeaseProblem {
+  message: string;
+  /** HTTP status, or "network". */
+  code: string;
+  lasting: boolean;
+}
+
+/** Pure: what a failed Lease call means and the command or change that fixes it. */
+export function leaseProblem(err: unknown, namespace: string, name: string): LeaseProblem {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  const detail = err instanceof Error ? err.message : String(err);
+  if (status === 404) return { code: '404', lasting: true, message: lullError(errors.leaseUnavailable, namespace, name, `namespace ${namespace} does not exist`, `create it: kubectl create namespace ${namespace}`).message };
+  if (status === 403) {
+    const fix = `grant its ServiceAccount get, create and patch on leases in ${namespace} (deploy/base/reconciler/rbac.yaml)`;
+    return { code: '403', lasting: true, message: lullError(errors.leaseUnavailable, namespace, name, 'forbidden', fix).message };
+  }
+  return { code: typeof status === 'number' ? String(status) : 'network', lasting: false, message: lullError(errors.leaseUnavailable, namespace, name, detail, 'retrying').message };
 }
 
 export function kubeLeaseStore(client: KubeClient, namespace: string, name: string, timeoutMs: number): LeaseStore {
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
   const path = `${collection}/${name}`;
   return {
+    explain: (err) => leaseProblem(err, namespace, name),
     async get() {
       try {
         const lease = await client.request<{ metadata: { resourceVersion: string }; spec?: LeaseRecord }>('GET', path, { timeoutMs });
@@ -68,6 +92,8 @@ export interface ElectorOptions {
   /** Called when this replica becomes leader; leading stays true until onStoppedLeading. */
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
+  /** Each failed Lease call (for a metric). */
+  onLeaseError?: (problem: LeaseProblem) => void;
   now?: () => number;
 }
 
@@ -75,6 +101,8 @@ export interface Elector {
   isLeader(): boolean;
   /** Who holds the Lease, as last seen. */
   leader(): string | undefined;
+  /** Why the last Lease call failed; undefined once one succeeds. */
+  problem(): LeaseProblem | undefined;
   run(): Promise<void>;
   /** Stops campaigning; a leader steps down and releases the Lease so a standby takes over at once. */
   stop(): Promise<void>;
@@ -117,11 +145,19 @@ export function elector(options: ElectorOptions): Elector {
     return (await store.update(current.resourceVersion, spec)) ? 'ok' : 'failed';
   }
 
+  let problem: LeaseProblem | undefined;
   async function attempt(): Promise<'ok' | 'taken' | 'failed'> {
     try {
-      return await tryAcquireOrRenew();
+      const outcome = await tryAcquireOrRenew();
+      if (problem !== undefined) logger.info({ identity: settings.identity }, 'the leader Lease can be read and written again');
+      problem = undefined;
+      return outcome;
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'cannot read or write the leader Lease');
+      const next = store.explain?.(err) ?? { code: 'error', lasting: false, message: `cannot read or write the leader Lease: ${(err as Error).message}` };
+      options.onLeaseError?.(next);
+      // Once per distinct problem: a standby retrying every few seconds would drown the log otherwise.
+      logger[next.message === problem?.message ? 'debug' : 'warn']({ identity: settings.identity, err: (err as Error).message }, next.message);
+      problem = next;
       return 'failed';
     }
   }
@@ -162,6 +198,7 @@ export function elector(options: ElectorOptions): Elector {
   return {
     isLeader: () => leading,
     leader: () => observed?.spec.holderIdentity || (leading ? settings.identity : undefined),
+    problem: () => problem,
     run() {
       running ??= loop();
       return running;

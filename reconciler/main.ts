@@ -88,11 +88,15 @@ export async function main(argv: string[]): Promise<number> {
       metrics.leader.set(0);
       controller!.stop();
     },
+    onLeaseError: (problem) => metrics.leaseErrors.inc({ code: problem.code }),
   });
   const server = buildServer({
     metrics,
     logger,
-    status: () => ({ synced: world.synced(), leading: lead.isLeader(), identity: config.lease.identity, stopping, ...(lead.leader() ? { leader: lead.leader()! } : {}) }),
+    status: () => {
+      const problem = lead.problem();
+      return { synced: world.synced(), leading: lead.isLeader(), identity: config.lease.identity, stopping, ...(lead.leader() ? { leader: lead.leader()! } : {}), ...(problem ? { leaseProblem: { message: problem.message, lasting: problem.lasting } } : {}) };
+    },
   });
   await server.listen({ host: config.host, port: config.port });
   logger.info({ host: config.host, port: config.port, identity: config.lease.identity }, 'reconciler listening');

@@ -20,6 +20,7 @@ export interface ReconcilerMetrics {
   queueDepth: Gauge;
   deadlines: Gauge;
   leader: Gauge;
+  leaseErrors: Counter<'code'>;
   informerSynced: Gauge<'resource'>;
   interceptorPorts: Gauge;
 }
@@ -106,6 +107,12 @@ export function createMetrics(options: MetricSources = {}): ReconcilerMetrics {
       },
     }),
     leader: new Gauge({ name: 'lull_reconciler_leader', help: '1 while this replica leads.', registers: [registry] }),
+    leaseErrors: new Counter({
+      name: 'lull_reconciler_lease_errors_total',
+      help: 'Failed reads and writes of the leader Lease, by HTTP status (404: its namespace is missing; 403: not allowed) or "network".',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
     informerSynced: new Gauge({ name: 'lull_reconciler_informer_synced', help: '1 once the informer of a resource has listed it.', labelNames: ['resource'], registers: [registry] }),
     interceptorPorts: new Gauge({ name: 'lull_reconciler_interceptor_ports', help: 'Interceptor ports allocated cluster-wide.', registers: [registry] }),
   };

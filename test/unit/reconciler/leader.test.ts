@@ -117,3 +117,46 @@ describe('leader election', () => {
     await a.e.stop();
   });
 });
+
+describe('a Lease that cannot be taken', () => {
+  it('says why and what fixes it: a missing namespace, a missing permission', async () => {
+    const { leaseProblem } = await import('../../../reconciler/leader.ts');
+    const { KubeApiError } = await import('../../../core/kube-client.ts');
+    const missing = leaseProblem(new KubeApiError('POST', '/apis/coordination.k8s.io/v1/namespaces/lull-system/leases', 404, 'NotFound', 'namespaces "lull-system" not found'), 'lull-system', 'lull-reconciler');
+    expect(missing).toEqual({
+      code: '404',
+      lasting: true,
+      message: 'cannot take the leader Lease lull-system/lull-reconciler: namespace lull-system does not exist; create it: kubectl create namespace lull-system',
+    });
+    const forbidden = leaseProblem(new KubeApiError('GET', '/x', 403, 'Forbidden', 'no'), 'lull-system', 'lull-reconciler');
+    expect(forbidden.message).toContain('forbidden; grant its ServiceAccount get, create and patch on leases in lull-system');
+    expect(leaseProblem(new Error('connect ECONNREFUSED 10.0.0.1:6443'), 'lull-system', 'lull-reconciler')).toMatchObject({ code: 'network', lasting: false });
+  });
+
+  it('warns once per distinct problem, reports each failure, and forgets it once the Lease works', async () => {
+    const m = memoryStore();
+    const fail = { on: true };
+    const notFound = Object.assign(new Error('namespaces "lull-system" not found'), { statusCode: 404 });
+    const store: LeaseStore = {
+      ...m.store,
+      create: async (spec) => {
+        if (fail.on) throw notFound;
+        return m.store.create(spec);
+      },
+      explain: (err) => ({ code: String((err as { statusCode: number }).statusCode), lasting: true, message: 'namespace lull-system does not exist' }),
+    };
+    const warnings: string[] = [];
+    // Only the lines matter here: a logger that keeps the warnings.
+    const counting = { warn: (_: unknown, msg: string) => warnings.push(msg), info: () => {}, debug: () => {} } as unknown as typeof logger;
+    const errorsSeen: string[] = [];
+    const e = elector({ store, settings: settings('a'), logger: counting, onStartedLeading: () => {}, onStoppedLeading: () => {}, onLeaseError: (p) => errorsSeen.push(p.code) });
+    void e.run();
+    await expect.poll(() => errorsSeen.length).toBeGreaterThanOrEqual(3);
+    expect(e.problem()).toMatchObject({ code: '404', lasting: true });
+    expect(warnings).toEqual(['namespace lull-system does not exist']);
+    fail.on = false;
+    await expect.poll(() => e.isLeader()).toBe(true);
+    expect(e.problem()).toBeUndefined();
+    await e.stop();
+  });
+});
