@@ -12,6 +12,7 @@ import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { httpGet, startStack, until, type Stack } from '../test/e2e/support/stack.ts';
+import { clusterOrExit } from './prerequisites.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 /** The app's side port: when its process began and when it listened. */
@@ -214,6 +215,7 @@ async function capacity(stack: Stack, ns: string, name: string, connections: num
 async function bench(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { wakes: { type: 'string', default: '10' }, connections: { type: 'string', default: '10000' } } });
   const log = (line: string) => process.stdout.write(`${line}\n`);
+  await clusterOrExit('bench/coldstart.ts');
   const stack = await startStack({ scope: 'coldstart', log: (l) => log(`[stack] ${l}`) });
   let ns: string | undefined;
   try {

@@ -23,8 +23,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { parseDuration } from '../core/duration.ts';
-import { isStatus, kubeClient, loadKubeConfig, PATCH, type KubeClient } from '../core/kube-client.ts';
-import { clusterFiles, clusterLayout, REPO_ROOT } from '../test/cluster/layout.ts';
+import { isStatus, PATCH, type KubeClient } from '../core/kube-client.ts';
+import { ensureNamespace } from '../core/prerequisites.ts';
+import { benchKubeconfig, clusterOrExit } from './prerequisites.ts';
+import { clusterLayout, REPO_ROOT } from '../test/cluster/layout.ts';
 import { inject } from '../webhook/inject.ts';
 import { formatInterceptorRoute } from '../core/interceptor-contract.ts';
 import { trimService, type ServiceObj } from '../reconciler/objects.ts';
@@ -61,8 +63,8 @@ const TAINT = 'bench.lull.dev/only';
 const ICPT_NS = 'lull-bench-icpt';
 const LEASE = 'lull-bench-reconciler';
 const ADDRESS = clusterLayout().gateway; // every fake pod answers at the node's (the host's) address
-const kubeconfigPath = process.env.KUBECONFIG || clusterFiles(clusterLayout()).adminKubeconfig;
-const kube: KubeClient = kubeClient(loadKubeConfig(kubeconfigPath));
+const kubeconfigPath = benchKubeconfig();
+const kube: KubeClient = await clusterOrExit('bench/reconciler.ts', kubeconfigPath);
 
 const nsName = (i: number) => `lull-bench-${Math.floor(i / PER_NAMESPACE)}`;
 const isAwake = (i: number) => i % Math.round(APPS / AWAKE) === 0 && Math.floor(i / Math.round(APPS / AWAKE)) < AWAKE;
@@ -322,6 +324,19 @@ function metrics(): Promise<Map<string, number>> {
   });
 }
 
+function readyz(): Promise<{ leaseProblem?: { message: string; lasting: boolean } }> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ host: '127.0.0.1', port: METRICS_PORT, path: '/readyz', agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolvePromise(JSON.parse(body)));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 interface Settle {
   ms: number;
   rssMiB: number;
@@ -337,6 +352,14 @@ async function settle(expectCreates: number, apps = APPS): Promise<{ child: Chil
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the reconciler exited (${child.exitCode})`);
     const m = await metrics().catch(() => undefined);
+    // A reconciler that cannot take its Lease never leads: say why instead of waiting forever.
+    if (m?.get('lull_reconciler_leader') !== 1 && [...(m?.keys() ?? [])].some((k) => k.startsWith('lull_reconciler_lease_errors_total{code="40'))) {
+      const ready = await readyz().catch(() => undefined);
+      if (ready?.leaseProblem?.lasting) {
+        await stopReconciler(child);
+        throw new Error(ready.leaseProblem.message);
+      }
+    }
     const reconciles = (m?.get('lull_reconciler_reconciles_total{outcome="ok"}') ?? 0) + (m?.get('lull_reconciler_reconciles_total{outcome="error"}') ?? 0);
     const creates = m?.get('lull_reconciler_slice_writes_total{operation="create"}') ?? 0;
     if (m?.get('lull_reconciler_leader') === 1 && reconciles >= apps && m.get('lull_reconciler_queue_depth') === 0 && creates >= expectCreates) {
@@ -425,6 +448,8 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   try {
     await waitForClean();
+    // The reconciler's Lease lives in lull-system (its --namespace); a fresh cluster has none.
+    if (await ensureNamespace(kube, 'lull-system')) console.error('created namespace lull-system for the leader Lease');
     const empty = await idleMemory();
     console.error(`a reconciler with no app: ${empty.rssMiB.toFixed(0)} MiB RSS, ${empty.heapMiB.toFixed(0)} MiB heap`);
     await setUp();

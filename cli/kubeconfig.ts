@@ -5,6 +5,8 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { errors, lullError } from '../core/errors.ts';
+import { kubeClient, type KubeClient } from '../core/kube-client.ts';
+import { requireCluster, requireKubeconfig } from '../core/prerequisites.ts';
 
 export interface KubeconfigFlags {
   kubeconfig?: string | undefined;
@@ -71,4 +73,13 @@ export function loadCliKubeconfig(flags: KubeconfigFlags, env: NodeJS.ProcessEnv
 /** kubectl's default namespace: the current context's, else "default". */
 export function contextNamespace(kc: KubeConfig): string {
   return kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+}
+
+/** The kubeconfig, a client on it, and a cluster that answers: else one line naming the server and the fix. */
+export async function connect(flags: KubeconfigFlags, env: NodeJS.ProcessEnv = process.env): Promise<{ kc: KubeConfig; client: KubeClient }> {
+  if (flags.kubeconfig) requireKubeconfig(flags.kubeconfig);
+  const kc = loadCliKubeconfig(flags, env);
+  const client = kubeClient(kc);
+  await requireCluster(client, kubeconfigFiles(flags, env)?.join(':') ?? 'the in-cluster service account');
+  return { kc, client };
 }

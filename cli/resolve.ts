@@ -3,6 +3,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { errors, lullError } from '../core/errors.ts';
 import type { KubeClient } from '../core/kube-client.ts';
 import { membership } from '../core/opt-in.ts';
+import { lullMissing } from '../core/prerequisites.ts';
 import { SYSTEM_NAMESPACE } from '../core/annotations.ts';
 import { unknownAnnotations } from '../core/app-problems.ts';
 import { displayState } from './app-view.ts';
@@ -28,6 +29,8 @@ export async function resolveApp(client: KubeClient, namespace: string, name: st
     throw lullError(errors.appNotOptedIn, name, namespace, notManagedReason(namespace, deployment.metadata?.annotations, nsLabels), namespace, name);
   }
   if (displayState(deployment) === 'onboarding') {
+    const missing = await lullMissing(client);
+    if (missing !== undefined) throw lullError(errors.lullNotInstalled, missing);
     const why = deployment.metadata?.annotations?.['lull.dev/injected'] === undefined ? 'the webhook has not injected the sidecar' : 'the reconciler has not recorded its state';
     throw lullError(errors.appNotOnboarded, name, namespace, why);
   }

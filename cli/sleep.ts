@@ -5,11 +5,11 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { IDLE_AFTER } from '../core/annotations.ts';
 import { errors, lullError } from '../core/errors.ts';
-import { isStatus, kubeClient, PATCH, type KubeClient } from '../core/kube-client.ts';
+import { isStatus, PATCH, type KubeClient } from '../core/kube-client.ts';
 import { displayState } from './app-view.ts';
 import { COMMON_USAGE, durationFlag, parseFlags } from './flags.ts';
 import { humanDuration, preciseDuration } from './human.ts';
-import { contextNamespace, loadCliKubeconfig } from './kubeconfig.ts';
+import { connect, contextNamespace } from './kubeconfig.ts';
 import { resolveApp } from './resolve.ts';
 import { runCommand } from './run.ts';
 import { parseTarget } from './target.ts';
@@ -62,9 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     const name = parseTarget('sleep', positionals);
     if (values['all-namespaces']) throw lullError(errors.cliUsage, 'lull sleep acts on one app: use -n NAMESPACE, not -A');
     const timeoutMs = durationFlag('--timeout', values.timeout, 60_000);
-    const kc = loadCliKubeconfig(values);
+    const { kc, client } = await connect(values);
     const namespace = values.namespace ?? contextNamespace(kc);
-    const client = kubeClient(kc);
     const deployment = await resolveApp(client, namespace, name);
     if (asleep(deployment)) {
       const since = deployment.metadata?.annotations?.['lull.dev/slept-at'];

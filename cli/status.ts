@@ -1,11 +1,12 @@
 // `lull status`: a kubectl-style table of the apps Lull manages and what each is doing.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { kubeClient, type KubeClient } from '../core/kube-client.ts';
+import type { KubeClient } from '../core/kube-client.ts';
 import { errors, lullError } from '../core/errors.ts';
 import { askActivity, type Activity } from './activity.ts';
 import { appView, isManaged } from './app-view.ts';
 import { COMMON_USAGE, parseFlags } from './flags.ts';
-import { contextNamespace, loadCliKubeconfig } from './kubeconfig.ts';
+import { connect, contextNamespace } from './kubeconfig.ts';
+import { lullMissing, requireNamespace } from '../core/prerequisites.ts';
 import { meantForLull, problemsOf } from './problems.ts';
 import { listDeploymentEvents, listDeployments, listPods, listServices, namespaceLabels, readClusterDefaults } from './read.ts';
 import { runCommand } from './run.ts';
@@ -89,10 +90,13 @@ export async function main(argv: string[]): Promise<number> {
     const output = (values.output ?? 'table') as Output;
     if (values.output !== undefined && !OUTPUTS.includes(output)) throw lullError(errors.cliUsage, `-o ${values.output}: choose wide, json or yaml`);
     if (values['all-namespaces'] && values.namespace) throw lullError(errors.cliUsage, '-n and -A together: choose one');
-    const kc = loadCliKubeconfig(values);
+    const { kc, client } = await connect(values);
     const namespace = values['all-namespaces'] ? undefined : (values.namespace ?? contextNamespace(kc));
-    const items = await collectStatus(kubeClient(kc), namespace);
+    if (namespace !== undefined) await requireNamespace(client, namespace, 'kubectl get namespaces lists those there are');
+    const items = await collectStatus(client, namespace);
     if (items.length === 0 && (output === 'table' || output === 'wide')) {
+      const missing = await lullMissing(client);
+      if (missing !== undefined) process.stderr.write(`${lullError(errors.lullNotInstalled, missing).message}\n`);
       process.stderr.write(`No apps managed by Lull ${namespace ? `in namespace ${namespace}` : 'in any namespace'}. Opt one in: kubectl annotate deploy/NAME lull.dev/enabled=true\n`);
       return 0;
     }

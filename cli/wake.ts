@@ -4,13 +4,13 @@ import { hostname } from 'node:os';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { buildEvent, EVENT_REASONS } from '../core/events.ts';
 import { errors, lullError } from '../core/errors.ts';
-import { kubeClient, PATCH, type KubeClient } from '../core/kube-client.ts';
+import { PATCH, type KubeClient } from '../core/kube-client.ts';
 import { isTestFailure } from '../interceptor/kube.ts';
 import { scalePatch, wakeReplicas } from '../interceptor/wake.ts';
 import { appView, displayState } from './app-view.ts';
 import { COMMON_USAGE, durationFlag, parseFlags } from './flags.ts';
 import { preciseDuration } from './human.ts';
-import { contextNamespace, loadCliKubeconfig } from './kubeconfig.ts';
+import { connect, contextNamespace } from './kubeconfig.ts';
 import { readClusterDefaults } from './read.ts';
 import { resolveApp } from './resolve.ts';
 import { runCommand } from './run.ts';
@@ -60,9 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const name = parseTarget('wake', positionals);
     if (values['all-namespaces']) throw lullError(errors.cliUsage, 'lull wake acts on one app: use -n NAMESPACE, not -A');
-    const kc = loadCliKubeconfig(values);
+    const { kc, client } = await connect(values);
     const namespace = values.namespace ?? contextNamespace(kc);
-    const client = kubeClient(kc);
     const deployment = await resolveApp(client, namespace, name);
     const ready = (d: V1Deployment) => `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1} ready`;
     if (awake(deployment)) {

@@ -67,6 +67,10 @@ export const errors = {
   interceptorPortsExhausted: define('LULL_INTERCEPTOR_PORTS_EXHAUSTED', 'no interceptor port is free for Service %s: all of %d-%d are allocated', 507),
   sleepAborted: define('LULL_SLEEP_ABORTED', '%s was not put to sleep: %s', 409),
   // The CLI's (`lull status|wake|sleep|demo`); status is the exit code.
+  // Prerequisites of the CLI and the benchmarks: each says the command that fixes it.
+  noCluster: define('LULL_NO_CLUSTER', 'no cluster at %s: %s; start one with `npm run cluster -- up`', 1),
+  namespaceMissing: define('LULL_NAMESPACE_MISSING', 'namespace %s does not exist; %s', 1),
+  lullNotInstalled: define('LULL_NOT_INSTALLED', 'Lull is not installed on this cluster (%s); install it with `kubectl apply -k deploy/`', 1),
   cliUsage: define('LULL_USAGE', '%s', 2),
   kubeconfig: define('LULL_KUBECONFIG', 'cannot use the kubeconfig: %s', 1),
   appNotFound: define('LULL_APP_NOT_FOUND', 'deployment %s not found in namespace %s', 1),
