@@ -10,7 +10,7 @@ import { isExcludedNamespace, optIn } from './opt-in.ts';
 import { isLull, ownedEdits } from './ownership.ts';
 import { appTcpPorts } from './ports.ts';
 import { servicePatch } from './routing.ts';
-import { deploymentWarnings, serviceWarnings } from './warnings.ts';
+import { annotationWarnings, deploymentWarnings, serviceWarnings } from './warnings.ts';
 
 const NOTHING_TO_FRONT = 'Lull leaves this Deployment as it is: no container has a TCP port, so no request could wake it';
 
@@ -30,8 +30,10 @@ export function mutate(request: AdmissionRequest, context: AdmissionContext): Ad
     const deployment = object as V1Deployment;
     const decision = optIn(namespace, deployment.metadata?.annotations, context.namespaceLabels(namespace!), context.ownNamespace);
     const spec = deployment.spec?.template?.spec;
-    const warnings = decision === 'inject' && spec !== undefined && appTcpPorts(spec).length === 0 ? [NOTHING_TO_FRONT] : [];
-    warnings.push(...deploymentWarnings(deployment, decision, context.services?.(namespace!), context.backends(namespace!)));
+    const warnings =
+      decision === 'inject' && spec !== undefined && appTcpPorts(spec).length === 0
+        ? [NOTHING_TO_FRONT, ...annotationWarnings(deployment, decision)]
+        : deploymentWarnings(deployment, decision, context.services?.(namespace!), context.backends(namespace!));
     const name = deployment.metadata?.name ?? request.name ?? '';
     const options = context.drainKey ? { ...context.inject, drainToken: drainToken(context.drainKey, namespace!, name) } : context.inject;
     return allow(uid, deploymentPatch(deployment, decision, options), warnings);

@@ -2,7 +2,7 @@
 // in core's words (core/app-problems.ts), so `lull status` says the same thing later.
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { ENABLED, parseAnnotations } from '../core/annotations.ts';
-import { appProblems, describeProblem, selects, type AppProblem, type ServiceFacts } from '../core/app-problems.ts';
+import { appProblems, describeProblem, selects, unknownAnnotations, type AppProblem, type ServiceFacts } from '../core/app-problems.ts';
 import type { Backend } from './backends.ts';
 import type { OptIn } from './opt-in.ts';
 
@@ -21,6 +21,17 @@ function warning(app: string, p: AppProblem): string {
   return p.code === 'LULL_UNKNOWN_ANNOTATION' ? p.message : `${app} ${describeProblem(p)}`;
 }
 
+/** "leave" is a namespace not known yet: then only the annotation says. */
+function managed(decision: OptIn, annotations: Record<string, string> | undefined): boolean {
+  return decision === 'inject' || (decision === 'leave' && annotations?.[ENABLED] === 'true');
+}
+
+/** Pure: only the misspelt annotations (for a Deployment Lull leaves alone for another reason). */
+export function annotationWarnings(deployment: V1Deployment, decision: OptIn): string[] {
+  const annotations = deployment.metadata?.annotations;
+  return unknownAnnotations(annotations, managed(decision, annotations)).map((p) => warning(deployment.metadata?.name ?? '', p));
+}
+
 /**
  * Pure. `services`/`backends`: the namespace's, as the informers know them (undefined while not synced,
  * then only what the Deployment alone shows is judged).
@@ -32,8 +43,7 @@ export function deploymentWarnings(deployment: V1Deployment, decision: OptIn, se
   const problems = appProblems({
     name,
     annotations,
-    // "leave" is a namespace not known yet: then only the annotation says.
-    managed: decision === 'inject' || (decision === 'leave' && annotations?.[ENABLED] === 'true'),
+    managed: managed(decision, annotations),
     idleAfterMs: parseAnnotations(annotations).settings.idleAfterMs,
     podLabels,
     podSpec: deployment.spec?.template?.spec,

@@ -5,7 +5,7 @@ import type { AdmissionRequest } from '../../../webhook/admission-review.ts';
 import { backendOf } from '../../../webhook/backends.ts';
 import { mutate } from '../../../webhook/mutate.ts';
 import { deploymentWarnings, serviceFacts, serviceWarnings } from '../../../webhook/warnings.ts';
-import { service, stored, web, withDefaults } from './fixtures.ts';
+import { service, stored, web, withDefaults, worker } from './fixtures.ts';
 
 const own = service('web', { app: 'web' }, [{ name: 'http', port: 80, targetPort: 'http' }]);
 const withAnnotations = (d: V1Deployment, annotations: Record<string, string>): V1Deployment => ({ ...d, metadata: { ...d.metadata, annotations } });
@@ -67,6 +67,22 @@ describe('serviceWarnings', () => {
 });
 
 describe('/mutate carries the warnings', () => {
+  const context = {
+    ownNamespace: 'lull-system',
+    inject: { image: 'ghcr.io/lull-dev/lull:0.1.0', version: '0.1.0' },
+    namespaceLabels: () => ({}),
+    backends: () => [],
+    services: () => [],
+  };
+  it('says once why a Deployment with no TCP port is left alone, not also that no Service selects it', () => {
+    const consumer = withDefaults(withAnnotations(worker, { 'lull.dev/enabled': 'true', 'lull.dev/idle-afer': '5m' }));
+    const request: AdmissionRequest = { uid: 'u2', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, namespace: 'shop', name: 'consumer', operation: 'CREATE', object: consumer as Record<string, unknown> };
+    expect(mutate(request, context).warnings).toEqual([
+      'Lull leaves this Deployment as it is: no container has a TCP port, so no request could wake it',
+      'lull.dev/idle-afer is not a Lull annotation and is ignored; did you mean lull.dev/idle-after?',
+    ]);
+  });
+
   it('answers an opted-in Deployment with its patch and the warning for its typo', () => {
     const typo = withDefaults(withAnnotations(web, { 'lull.dev/enabled': 'true', 'lull.dev/idle-afer': '5m' }));
     const request: AdmissionRequest = { uid: 'u1', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, namespace: 'shop', name: 'web', operation: 'CREATE', object: typo as Record<string, unknown> };
