@@ -7,7 +7,7 @@ import { get } from 'node:https';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clusterLayout, REPO_ROOT } from '../cluster/layout.ts';
-import { freePort, until } from './support/stack.ts';
+import { freePort, httpGet, until } from './support/stack.ts';
 import { webhookConfigurations } from './support/webhook-registration.ts';
 
 const skip = inject('clusterSkipReason');
@@ -144,6 +144,40 @@ describe.skipIf(skip !== null)('the first hour: a typo is warned about, and lull
     await ok(['apply', '-f', '-'], list(service('lonely')));
     const after = JSON.parse((await lull(['status', '-n', NS, '-o', 'json'])).stdout).items.find((i: { name: string }) => i.name === 'lonely');
     expect(after.problems).toBeUndefined();
+  });
+
+  it('a reconciler whose Lease namespace does not exist says why and how to fix it, once, in its log and its readiness', async () => {
+    const port = await freePort('127.0.0.1');
+    const leaseNamespace = `${NS}-lease`;
+    const reconciler = spawn(
+      process.execPath,
+      [
+        resolve(REPO_ROOT, 'bin/lull.ts'),
+        'reconciler',
+        ...['--kubeconfig', KUBECONFIG, '--host', '127.0.0.1', '--port', String(port), '--namespace', leaseNamespace, '--lease-name', 'lull-e2e-first-hour'],
+        ...['--namespace-selector', `${SCOPE_LABEL}=true`, '--lease-duration', '4s', '--renew-deadline', '3s', '--retry-period', '500ms'],
+      ],
+      { env: { ...process.env, LULL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    reconciler.stdout!.on('data', (d) => (output += d));
+    reconciler.stderr!.on('data', (d) => (output += d));
+    try {
+      const why = `cannot take the leader Lease ${leaseNamespace}/lull-e2e-first-hour: namespace ${leaseNamespace} does not exist; create it: kubectl create namespace ${leaseNamespace}`;
+      // Several failed tries (the metric counts each), one line in the log.
+      await until('three failed Lease tries', async () => {
+        if (reconciler.exitCode !== null) throw new Error(`lull reconciler exited (${reconciler.exitCode}): ${output}`);
+        const metrics = await httpGet(`http://127.0.0.1:${port}/metrics`);
+        return Number(/lull_reconciler_lease_errors_total\{code="404"\} (\d+)/.exec(metrics.body)?.[1] ?? 0) >= 3;
+      }, 60_000, 200);
+      const ready = await httpGet(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body).leaseProblem).toEqual({ message: why, lasting: true });
+      expect(output.split('\n').filter((line) => line.includes(why))).toHaveLength(1);
+    } finally {
+      reconciler.kill('SIGTERM');
+      await once(reconciler, 'exit');
+    }
   });
 
   it('lull status on a namespace that does not exist says so and how to see those there are', async () => {
