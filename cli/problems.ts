@@ -2,12 +2,7 @@
 // (core/app-problems.ts), the same the webhook warned with when the app was applied.
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { PREFIX, type AppSettings } from '../core/annotations.ts';
-import { appProblems, unknownAnnotations, type AppProblem, type DeploymentFacts, type ServiceFacts } from '../core/app-problems.ts';
-
-/** Pure. */
-export function serviceFacts(service: V1Service): ServiceFacts {
-  return { name: service.metadata?.name ?? '', selector: service.spec?.selector, headless: service.spec?.clusterIP === 'None', externalName: service.spec?.type === 'ExternalName' };
-}
+import { appProblems, serviceFacts, unknownAnnotations, type AppProblem, type DeploymentFacts } from '../core/app-problems.ts';
 
 /** Pure. */
 export function deploymentFacts(deployment: V1Deployment): DeploymentFacts {

@@ -1,6 +1,6 @@
 // Settings that are admitted but cannot work, phrased once: the webhook warns with them, `lull status`
 // shows them, the reconciler blocks a sleep with the same words.
-import type { V1PodSpec, V1Probe } from '@kubernetes/client-node';
+import type { V1PodSpec, V1Probe, V1Service } from '@kubernetes/client-node';
 import { ENABLED, HOLD_TIMEOUT, IDLE_AFTER, INJECT_LABEL, LULL_OWNED, MAX_HELD, PREFIX, WAKE_REPLICAS } from './annotations.ts';
 import { formatDuration } from './duration.ts';
 import { errors, lullError, type ErrorDef } from './errors.ts';
@@ -56,6 +56,16 @@ export interface ServiceFacts {
   selector?: Record<string, string> | undefined;
   headless: boolean;
   externalName: boolean;
+}
+
+/** Pure: what these checks read of a Service (the webhook keeps only this in its cache). */
+export function serviceFacts(service: V1Service): ServiceFacts {
+  return {
+    name: service.metadata?.name ?? '',
+    selector: service.spec?.selector,
+    headless: service.spec?.clusterIP === 'None',
+    externalName: service.spec?.type === 'ExternalName',
+  };
 }
 
 /** A Deployment of the same namespace as far as these checks read it. */

@@ -2,19 +2,11 @@
 // in core's words (core/app-problems.ts), so `lull status` says the same thing later.
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { ENABLED, parseAnnotations } from '../core/annotations.ts';
-import { appProblems, describeProblem, selects, unknownAnnotations, type AppProblem, type ServiceFacts } from '../core/app-problems.ts';
+import { appProblems, describeProblem, selects, serviceFacts, unknownAnnotations, type AppProblem, type ServiceFacts } from '../core/app-problems.ts';
+
+export { serviceFacts };
 import type { Backend } from './backends.ts';
 import type { OptIn } from './opt-in.ts';
-
-/** Pure: what the webhook keeps of a Service to judge it. */
-export function serviceFacts(service: V1Service): ServiceFacts {
-  return {
-    name: service.metadata?.name ?? '',
-    selector: service.spec?.selector,
-    headless: service.spec?.clusterIP === 'None',
-    externalName: service.spec?.type === 'ExternalName',
-  };
-}
 
 /** A reason about the app itself names it; a misspelt annotation names itself. */
 function warning(app: string, p: AppProblem): string {
