@@ -42,6 +42,10 @@ export const errors = {
   adminParameter: define('LULL_ADMIN_PARAMETER', 'query parameter %s has value %j: %s', 400),
   drainForbidden: define('LULL_DRAIN_FORBIDDEN', "a drain is started only by the pod's own preStop hook: %s", 403),
   adminBusy: define('LULL_ADMIN_BUSY', 'the admin port already holds %d long polls, its limit; retry shortly', 503),
+  // The sidecar's refusals (a one-line `CODE: reason` body, then the connection is closed).
+  headTimeout: define('LULL_HEAD_TIMEOUT', 'the request head did not arrive within %d ms (LULL_HEAD_TIMEOUT)', 408),
+  sidecarFull: define('LULL_SIDECAR_FULL', 'the sidecar already has %d client connections open, its limit (LULL_MAX_CONNECTIONS)', 503),
+  appMalformedResponse: define('LULL_APP_MALFORMED_RESPONSE', 'the app on port %d sent a response that is not valid HTTP/1.1: %s', 502),
   clusterPrerequisite: define('LULL_CLUSTER_PREREQUISITE', 'the local cluster needs %s: %s', 1),
   clusterNotRunning: define('LULL_CLUSTER_NOT_RUNNING', 'the local cluster is not running (no %s); start it with `npm run cluster -- up`', 1),
   clusterRouteConflict: define('LULL_CLUSTER_ROUTE_CONFLICT', 'the local cluster ranges %s overlap routes already on this host (%s); remove those or change test/cluster/layout.ts', 1),

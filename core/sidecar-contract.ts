@@ -16,6 +16,12 @@ export const SIDECAR_ENV = {
   nodeIps: 'LULL_NODE_IPS',
   /** Secret the preStop hook sends in `X-Lull-Drain-Token`; a drain without it is refused (loopback excepted). */
   drainToken: 'LULL_DRAIN_TOKEN',
+  /** Longest wait for a complete request head, from its first byte (Go-style duration). */
+  headTimeout: 'LULL_HEAD_TIMEOUT',
+  /** An idle keep-alive client connection is closed after this (Go-style duration). */
+  idleTimeout: 'LULL_IDLE_TIMEOUT',
+  /** Client connections open at once, all fronted ports together; more are refused. */
+  maxConnections: 'LULL_MAX_CONNECTIONS',
 } as const;
 
 /** Header of the preStop httpGet that carries the Deployment's drain token. */
@@ -36,6 +42,23 @@ export const SIDECAR_DRAIN_MAX_MS = 30_000;
 export const SIDECAR_WAIT_READY_MAX_MS = 300_000;
 /** Long polls (wait-ready, drain) the admin port holds open at once; more get 503 with Retry-After. */
 export const SIDECAR_MAX_LONG_POLLS = 64;
+
+/** Protection of the sidecar and the app against slow or endless clients. */
+export interface SidecarLimits {
+  /** A request head (or a first line being sniffed) must be complete this long after its first byte. */
+  headTimeoutMs: number;
+  /** An idle keep-alive client connection is closed after this. */
+  idleTimeoutMs: number;
+  /** Client connections open at once; the next is refused (HTTP: 503 LULL_SIDECAR_FULL; other protocols: closed). */
+  maxConnections: number;
+}
+
+/**
+ * Head timeout as Node's headersTimeout and nginx's client_header_timeout (60 s); idle keep-alive
+ * longer than the pools of common clients (Go 90 s, Node agent 4 s) so the client, not us, closes;
+ * the connection cap as nginx's worker_connections order of magnitude.
+ */
+export const SIDECAR_LIMITS: SidecarLimits = { headTimeoutMs: 60_000, idleTimeoutMs: 5 * 60_000, maxConnections: 10_000 };
 
 /**
  * Name of the sidecar's container port that fronts app port `appPort` ("lull-8080"). Services are

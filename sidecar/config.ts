@@ -2,7 +2,7 @@
 // Pure: a bad value throws a LullError naming the variable, the value and what is allowed.
 import { parseDuration } from '../core/duration.ts';
 import { errors, lullError } from '../core/errors.ts';
-import { SIDECAR_ADMIN_PORT, SIDECAR_DRAIN_MAX_MS, SIDECAR_DRAIN_QUIET_MS, SIDECAR_ENV } from '../core/sidecar-contract.ts';
+import { SIDECAR_ADMIN_PORT, SIDECAR_DRAIN_MAX_MS, SIDECAR_DRAIN_QUIET_MS, SIDECAR_ENV, SIDECAR_LIMITS, type SidecarLimits } from '../core/sidecar-contract.ts';
 import { parseNodeAddresses } from './peers.ts';
 import { checkFromProbe, type AppCheck } from './probe.ts';
 
@@ -26,6 +26,8 @@ export interface SidecarConfig {
   nodeAddresses?: string[];
   /** Required of a drain request from outside the pod; without one, only the node may drain. */
   drainToken?: string;
+  /** Timeouts and the connection cap; SIDECAR_LIMITS for what is absent. */
+  limits?: Partial<SidecarLimits>;
 }
 
 export const APP_HOST = '127.0.0.1';
@@ -91,5 +93,16 @@ export function parseSidecarConfig(env: Record<string, string | undefined>): Sid
   if (nodeAddresses === undefined) invalid(SIDECAR_ENV.nodeIps, nodeValue, 'comma-separated IP addresses (the downward API status.hostIPs)');
   const drainToken = env[SIDECAR_ENV.drainToken] ?? '';
   if (drainToken !== '' && !/^[\x21-\x7e]{16,256}$/.test(drainToken)) invalid(SIDECAR_ENV.drainToken, '(hidden)', '16 to 256 visible ASCII characters');
-  return { ports, adminPort, appHost: APP_HOST, readiness, drainQuietMs, drainMaxMs, nodeAddresses, ...(drainToken !== '' ? { drainToken } : {}) };
+  const headTimeoutMs = duration(env, SIDECAR_ENV.headTimeout, SIDECAR_LIMITS.headTimeoutMs, 'a duration such as 60s or 10s, up to 1h');
+  const idleTimeoutMs = duration(env, SIDECAR_ENV.idleTimeout, SIDECAR_LIMITS.idleTimeoutMs, 'a duration such as 5m or 90s, up to 1h');
+  if (headTimeoutMs === 0) invalid(SIDECAR_ENV.headTimeout, env[SIDECAR_ENV.headTimeout] ?? '', 'a duration above 0, up to 1h');
+  if (idleTimeoutMs === 0) invalid(SIDECAR_ENV.idleTimeout, env[SIDECAR_ENV.idleTimeout] ?? '', 'a duration above 0, up to 1h');
+  const maxValue = env[SIDECAR_ENV.maxConnections];
+  let maxConnections = SIDECAR_LIMITS.maxConnections;
+  if (maxValue !== undefined && maxValue !== '') {
+    maxConnections = /^\d{1,7}$/.test(maxValue) ? Number(maxValue) : 0;
+    if (maxConnections < 1) invalid(SIDECAR_ENV.maxConnections, maxValue, 'a whole number from 1 to 9999999');
+  }
+  const limits = { headTimeoutMs, idleTimeoutMs, maxConnections };
+  return { ports, adminPort, appHost: APP_HOST, readiness, drainQuietMs, drainMaxMs, nodeAddresses, ...(drainToken !== '' ? { drainToken } : {}), limits };
 }

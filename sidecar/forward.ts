@@ -1,16 +1,25 @@
 // Layer 7: one client connection speaking HTTP/1.x, forwarded to the app request by request. Bytes
 // pass unchanged except the request head (X-Forwarded-*); heads are parsed only to frame bodies, count
-// requests, follow upgrades and know when the app connection can be handed back to the pool.
+// requests, follow upgrades and know when the app connection can be handed back to the pool. This
+// file wires the request reader and the response follower around one app connection; heads are
+// found by head-reader.ts, framed by head.ts and body.ts, the ledger is exchanges.ts, and the tunnel
+// switch is tunnel.ts. Invariants: app bytes reach the client only once framed; an app connection is
+// pooled only between whole, well-framed exchanges; every exchange that starts ends once.
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { errors, lullError } from '../core/errors.ts';
+import { errors, lullError, type LullError } from '../core/errors.ts';
+import type { SidecarLimits } from '../core/sidecar-contract.ts';
 import type { Activity } from './activity.ts';
 import { BodyFramer } from './body.ts';
-import { forwardedHead, parseRequestHead, parseResponseHead } from './head.ts';
+import { forwardedHead, parseRequestHead } from './head.ts';
+import { HEAD_BROKEN_LINE, HEAD_INCOMPLETE, HEAD_TOO_LARGE, HeadReader, MAX_HEAD } from './head-reader.ts';
+import { ResponseFollower, type ResponseSink } from './response-follower.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import type { Peer } from './peers.ts';
-import { Tunnel } from './tunnel.ts';
+import { refusalResponse } from './refusal.ts';
+import { tunnelFromHttp } from './tunnel.ts';
 import type { Upstream, UpstreamOwner, UpstreamPool } from './upstream.ts';
+import { Exchanges, type Exchange } from './exchanges.ts';
 
 export interface ForwardContext {
   activity: Activity;
@@ -22,14 +31,10 @@ export interface ForwardContext {
   connections: Set<HttpConnection>;
   /** Where a client is (peers.ts): only the node's and the pod's kube-probe requests are probes. */
   peer(remoteAddress: string | undefined): Peer;
+  limits: SidecarLimits;
 }
 
-/** Longest request or response head accepted (Node's default is 16 KiB). */
-export const MAX_HEAD = 64 * 1024;
-/** Idle keep-alive client connections are closed after this: longer than common client pools keep theirs. */
-export const CLIENT_IDLE_MS = 5 * 60_000;
-
-const CRLF2 = '\r\n\r\n';
+const now = (): number => performance.now();
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 // Request side.
@@ -42,23 +47,6 @@ const PAUSE_UP_FULL = 1;
 const PAUSE_UPGRADE = 2;
 const PAUSE_DONE = 4;
 
-interface Exchange {
-  method: string;
-  startedAt: number;
-  /** Counted as activity (not a kubelet probe). */
-  counted: boolean;
-  upgrade: boolean;
-  close: boolean;
-  /** The head sent to the app, kept while a body-less idempotent request may be retried. */
-  retryHead: string | null;
-  retried: boolean;
-}
-
-function plainResponse(status: number, reason: string, text: string): string {
-  const body = `${text}\n`;
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
-}
-
 export class HttpConnection implements UpstreamOwner {
   #client: Socket;
   #ctx: ForwardContext;
@@ -67,24 +55,21 @@ export class HttpConnection implements UpstreamOwner {
   #kubeletSide: boolean;
   #up: Upstream | null;
   #req = REQ_HEAD;
-  #reqHead = '';
+  #reqHead = new HeadReader();
   #reqBody: BodyFramer | null = null;
+  /** The app connection carries part of a request that will never complete: it is never reused. */
+  #tainted = false;
   /** Client bytes held while an upgrade is answered. */
   #held: Buffer | null = null;
-  #pending: Exchange[] = [];
-  #resHead = '';
-  #resBody: BodyFramer | null = null;
-  #resClose = false;
-  #keepAliveMs = 0;
-  /** Bytes of the current response already sent to the client: past this point there is no retry or 502. */
-  #resStarted = false;
-  #status = 0;
+  #pending: Exchanges;
+  #res: ResponseFollower;
   #paused = 0;
   #clientEnded = false;
   #closing = false;
   #done = false;
 
-  constructor(client: Socket, up: Upstream | null, ctx: ForwardContext) {
+  /** `headSince`: performance.now() when the first request line started arriving (0: with the first bytes). */
+  constructor(client: Socket, up: Upstream | null, ctx: ForwardContext, headSince = 0) {
     this.#client = client;
     this.#ctx = ctx;
     const address = client.remoteAddress ?? 'unknown';
@@ -92,9 +77,12 @@ export class HttpConnection implements UpstreamOwner {
     this.#clientAddress = address.startsWith('::ffff:') ? address.slice(7) : address;
     this.#kubeletSide = ctx.peer(client.remoteAddress) !== 'other';
     this.#up = up;
+    this.#pending = new Exchanges(ctx.activity, ctx.metrics);
+    this.#res = new ResponseFollower(this.#sink());
+    this.#reqHead.since = headSince; // the head timeout counts from the first byte, sniffing included
     if (up !== null) up.owner = this;
     ctx.connections.add(this);
-    client.setTimeout(CLIENT_IDLE_MS);
+    client.setTimeout(ctx.limits.idleTimeoutMs);
     client.on('data', this.onClientData);
     client.on('end', this.#onClientEnd);
     client.on('drain', this.#onClientDrain);
@@ -104,7 +92,7 @@ export class HttpConnection implements UpstreamOwner {
 
   /** No exchange under way: closing now loses nothing. */
   get idle(): boolean {
-    return this.#pending.length === 0 && this.#req === REQ_HEAD && this.#reqHead === '';
+    return this.#pending.length === 0 && this.#req === REQ_HEAD && this.#reqHead.held === '';
   }
 
   /** Ends the connection if it is idle; otherwise it ends after the current exchange (draining). */
@@ -130,7 +118,7 @@ export class HttpConnection implements UpstreamOwner {
       if (this.#req === REQ_BODY) {
         const body = this.#reqBody!;
         const end = body.consume(chunk, i);
-        if (body.error !== undefined) return this.#refuse(400, 'Bad Request', lullError(errors.malformedRequest, body.error).message);
+        if (body.error !== undefined) return this.#refuseBody(body.error);
         if (end > i) this.#toUpstream(i === 0 && end === n ? chunk : chunk.subarray(i, end));
         i = end;
         if (body.done) this.#requestSent();
@@ -148,50 +136,34 @@ export class HttpConnection implements UpstreamOwner {
   #readHead(chunk: Buffer, start: number): number {
     let i = start;
     const n = chunk.length;
-    if (this.#reqHead === '') {
+    const reader = this.#reqHead;
+    if (reader.held === '') {
       // RFC 9112 §2.2: ignore empty lines before a request line.
       while (i + 1 < n && chunk[i] === 0x0d && chunk[i + 1] === 0x0a) i += 2;
       if (i === n) return n;
-      const end = chunk.indexOf(CRLF2, i, 'latin1');
-      if (end >= 0 && end - i <= MAX_HEAD) {
-        this.#onHead(chunk.toString('latin1', i, end));
-        return end + 4;
-      }
     }
-    const seen = this.#reqHead.length;
-    const text = this.#reqHead + chunk.toString('latin1', i, Math.min(n, i + MAX_HEAD + 4));
-    const end = text.indexOf(CRLF2, Math.max(0, seen - 3));
-    if (end < 0) {
-      if (text.length > MAX_HEAD) this.#refuse(431, 'Request Header Fields Too Large', lullError(errors.headTooLarge, MAX_HEAD).message);
-      else this.#reqHead = text;
+    const end = reader.read(chunk, i, now);
+    if (end === HEAD_INCOMPLETE) return n;
+    if (end === HEAD_TOO_LARGE) {
+      this.#refuse(lullError(errors.headTooLarge, MAX_HEAD));
       return n;
     }
-    this.#reqHead = '';
-    if (end > MAX_HEAD) {
-      this.#refuse(431, 'Request Header Fields Too Large', lullError(errors.headTooLarge, MAX_HEAD).message);
+    if (end === HEAD_BROKEN_LINE) {
+      this.#refuse(lullError(errors.malformedRequest, 'a line ends with a bare LF, or a CR is not followed by LF'));
       return n;
     }
-    this.#onHead(text.slice(0, end));
-    return i + (end + 4 - seen);
+    this.#onHead(reader.head);
+    return end;
   }
 
   #onHead(text: string): void {
     const head = parseRequestHead(text);
-    if ('error' in head) return this.#refuse(400, 'Bad Request', lullError(errors.malformedRequest, head.error).message);
+    if ('error' in head) return this.#refuse(lullError(errors.malformedRequest, head.error));
     const ctx = this.#ctx;
-    const counted = !(head.probe && this.#kubeletSide);
-    if (counted) ctx.activity.requestStarted(Date.now());
     const out = forwardedHead(head, this.#clientAddress, ctx.isDraining());
-    const exchange: Exchange = {
-      method: head.method,
-      startedAt: performance.now(),
-      counted,
-      upgrade: head.upgrade,
-      close: head.close,
-      retryHead: head.framing.kind === 'none' && !head.upgrade && IDEMPOTENT.has(head.method) ? out : null,
-      retried: false,
-    };
-    this.#pending.push(exchange);
+    const retryHead = head.framing.kind === 'none' && !head.upgrade && IDEMPOTENT.has(head.method) ? out : null;
+    // A kube-probe request counts as activity unless it comes from the kubelet's side (node or pod).
+    this.#pending.start(head.method, !(head.probe && this.#kubeletSide), head.upgrade, head.close, retryHead);
     if (this.#up === null) this.#up = ctx.pool.acquire(this, Date.now());
     this.#toUpstream(out);
     const body = new BodyFramer(head.framing);
@@ -205,7 +177,7 @@ export class HttpConnection implements UpstreamOwner {
   /** The current request is wholly sent: wait for an upgrade's answer, stop after a close, or read on. */
   #requestSent(): void {
     this.#reqBody = null;
-    const last = this.#pending[this.#pending.length - 1];
+    const last = this.#pending.last;
     if (last === undefined) {
       this.#req = REQ_HEAD;
     } else if (last.upgrade) {
@@ -237,96 +209,61 @@ export class HttpConnection implements UpstreamOwner {
   }
 
   onUpstreamData(chunk: Buffer): void {
-    // Every byte from the app goes to the client unchanged and in order: one write per chunk, and the
-    // parsing below only follows along.
-    if (!this.#client.write(chunk)) this.#up?.socket.pause();
-    let i = 0;
-    const n = chunk.length;
-    while (i < n && !this.#done) {
-      const body = this.#resBody;
-      if (body !== null) {
-        const end = body.consume(chunk, i);
-        if (body.error !== undefined) {
-          // The app's framing is broken: pass the rest through and close after it.
-          this.#resBody = new BodyFramer({ kind: 'close' });
-          this.#resClose = true;
-          continue;
-        }
-        i = end;
-        if (body.done) this.#responseDone();
-      } else if (this.#pending.length === 0) {
-        // Bytes nobody asked for (a 408 before closing, say): passed on; the connection is not reused.
-        this.#resClose = true;
-        return;
-      } else {
-        i = this.#readResponseHead(chunk, i);
-      }
-    }
+    this.#res.follow(chunk);
   }
 
-  #readResponseHead(chunk: Buffer, start: number): number {
-    this.#resStarted = true;
-    const n = chunk.length;
-    const seen = this.#resHead.length;
-    let end: number;
-    let text: string;
-    let consumed: number;
-    if (seen === 0 && (end = chunk.indexOf(CRLF2, start, 'latin1')) >= 0) {
-      text = chunk.toString('latin1', start, end);
-      consumed = end + 4;
-    } else {
-      const all = this.#resHead + chunk.toString('latin1', start, Math.min(n, start + MAX_HEAD + 4));
-      end = all.indexOf(CRLF2, Math.max(0, seen - 3));
-      if (end < 0) {
-        if (all.length > MAX_HEAD) {
-          this.#resHead = '';
-          this.#resBody = new BodyFramer({ kind: 'close' });
-          this.#resClose = true;
-        } else this.#resHead = all;
-        return n;
-      }
-      this.#resHead = '';
-      text = all.slice(0, end);
-      consumed = start + end + 4 - seen;
-    }
-    const exchange = this.#pending[0]!;
-    const head = parseResponseHead(text, exchange.method);
-    if ('error' in head) {
-      this.#resBody = new BodyFramer({ kind: 'close' });
-      this.#resClose = true;
-      return consumed;
-    }
-    if (head.status === 101 || (exchange.method === 'CONNECT' && head.status >= 200 && head.status < 300)) {
-      if (exchange.upgrade) {
-        this.#switchToTunnel(exchange, head.status);
-        return n;
-      }
-    }
-    if (head.status < 200) return consumed; // 100 Continue, 103 Early Hints: the final answer follows.
-    const declined = exchange.upgrade && this.#req === REQ_AWAIT_UPGRADE;
-    this.#resClose = head.close;
-    this.#keepAliveMs = head.keepAliveMs;
-    this.#status = head.status;
-    const body = new BodyFramer(head.framing);
-    if (body.done) this.#responseDone();
-    else this.#resBody = body;
-    if (declined) {
-      // Upgrade declined: the connection stays HTTP; read on, starting with anything held.
-      this.#req = REQ_HEAD;
-      const held = this.#held;
-      this.#held = null;
-      if (held !== null) this.onClientData(held);
-      this.#unpause(PAUSE_UPGRADE);
-    }
-    return consumed;
+  #writeClient(data: Buffer | string): void {
+    const ok = typeof data === 'string' ? this.#client.write(data, 'latin1') : this.#client.write(data);
+    if (!ok) this.#up?.socket.pause();
+  }
+
+  /** The connection's side of the response follower. */
+  #sink(): ResponseSink {
+    return {
+      answering: () => this.#pending.first,
+      awaitingUpgrade: () => this.#req === REQ_AWAIT_UPGRADE,
+      open: () => !this.#done,
+      write: (data) => this.#writeClient(data),
+      ended: () => this.#responseDone(),
+      broken: (reason, started) => this.#brokenResponse(reason, started),
+      unsolicited: () => {
+        // Not relayed, and the app connection, out of step with us, is not reused.
+        this.#dropUpstream();
+        if (this.#res.close && !this.#done) this.#finishClient();
+      },
+      switched: (exchange) => this.#switchToTunnel(exchange),
+      declined: () => {
+        // Upgrade declined: the connection stays HTTP; read on, starting with anything held.
+        this.#req = REQ_HEAD;
+        const held = this.#held;
+        this.#held = null;
+        if (held !== null) {
+          queueMicrotask(() => {
+            if (!this.#done) this.onClientData(held);
+          });
+        }
+        this.#unpause(PAUSE_UPGRADE);
+      },
+    };
+  }
+
+  /**
+   * The app's response cannot be followed. Before any of it reached the client: a 502, and the app
+   * connection is closed; after: both connections are closed, the client sees the answer cut short.
+   */
+  #brokenResponse(reason: string, started: boolean): void {
+    this.#dropUpstream();
+    if (this.#pending.length === 0 || started) return this.#abort();
+    this.#pending.endFirst(502);
+    this.#pending.abandonAll();
+    const err = lullError(errors.appMalformedResponse, this.#ctx.appPort, reason);
+    this.#ctx.metrics.refused(err.code);
+    this.#sendAndClose(refusalResponse(err));
   }
 
   #responseDone(): void {
-    const exchange = this.#pending.shift()!;
-    this.#resBody = null;
-    this.#resStarted = false;
-    this.#finish(exchange, this.#status);
-    if (this.#resClose || exchange.close || this.#closing || this.#ctx.isDraining()) {
+    const exchange = this.#pending.endFirst(this.#res.status)!;
+    if (this.#res.close || exchange.close || this.#closing || this.#ctx.isDraining()) {
       if (this.#pending.length === 0) this.#finishClient();
       return;
     }
@@ -336,10 +273,15 @@ export class HttpConnection implements UpstreamOwner {
     }
   }
 
+  /** Hands the app connection back to the pool: only between whole, well-framed exchanges. */
   #releaseUpstream(): void {
+    if (this.#tainted || this.#pending.length > 0 || this.#res.busy || this.#req !== REQ_HEAD || this.#reqHead.held !== '' || this.#refusal !== null) {
+      // Invariant (never expected): a connection mid-exchange would carry one client's bytes to the next.
+      return this.#dropUpstream();
+    }
     const up = this.#up;
     this.#up = null;
-    if (up !== null) this.#ctx.pool.release(up, this.#keepAliveMs, Date.now());
+    if (up !== null) this.#ctx.pool.release(up, this.#res.keepAliveMs, Date.now());
   }
 
   /** Closes the app connection mid-exchange; its close is no longer ours to handle. */
@@ -352,29 +294,17 @@ export class HttpConnection implements UpstreamOwner {
     }
   }
 
-  #finish(exchange: Exchange, status: number): void {
-    if (exchange.counted) this.#ctx.activity.requestEnded();
-    if (status > 0) this.#ctx.metrics.observe(status, (performance.now() - exchange.startedAt) / 1000);
-  }
-
-  #switchToTunnel(exchange: Exchange, status: number): void {
-    const ctx = this.#ctx;
-    this.#pending.shift();
-    ctx.metrics.observe(status, (performance.now() - exchange.startedAt) / 1000);
+  /** 101 or CONNECT 2xx relayed: the connection becomes a tunnel; the exchange stays in flight until it closes. */
+  #switchToTunnel(exchange: Exchange): void {
+    const pending = this.#pending;
+    pending.handOver();
+    this.#ctx.metrics.observe(this.#res.status, (performance.now() - exchange.startedAt) / 1000);
     this.#detach();
     const up = this.#up!;
     this.#up = null;
-    const activity = ctx.activity;
-    const tunnel = new Tunnel(
-      this.#client,
-      up,
-      () => activity.bytesArrived(Date.now()),
-      () => {
-        if (exchange.counted) activity.requestEnded();
-      },
-    );
-    if (this.#held !== null) tunnel.toUpstream(this.#held);
+    const held = this.#held;
     this.#held = null;
+    tunnelFromHttp(this.#client, up, held, this.#ctx.activity, () => pending.end(exchange, 0));
   }
 
   /** Stops handling the client socket (it is closed, or a tunnel took it over). */
@@ -402,50 +332,87 @@ export class HttpConnection implements UpstreamOwner {
     const wasReused = this.#up?.reused ?? false;
     this.#up = null;
     if (this.#done) return;
-    if (this.#resBody !== null && this.#pending.length > 0 && this.#resBody.untilClose) {
-      this.#responseDone(); // A body delimited by the connection's end has ended.
-      this.#finishClient();
+    if (this.#pending.length > 0 && this.#res.closedByApp()) {
+      this.#finishClient(); // A body delimited by the connection's end has ended.
       return;
     }
-    const exchange = this.#pending[0];
+    const exchange = this.#pending.first;
     if (exchange === undefined) {
-      if (this.#resClose) this.#finishClient();
+      if (this.#res.close) this.#finishClient();
       return; // An idle connection closed: the next request takes another.
     }
-    if (!this.#resStarted && this.#resBody === null) {
-      if (exchange.retryHead !== null && !exchange.retried && this.#pending.length === 1 && wasReused) {
+    if (!this.#res.started && !this.#res.inBody) {
+      const answered = this.#res.headHeld;
+      this.#res.reset();
+      if (exchange.retryHead !== null && !exchange.retried && this.#pending.length === 1 && wasReused && !answered) {
         // The app closed a reused connection as we sent on it: send again on a fresh one.
         exchange.retried = true;
         this.#up = this.#ctx.pool.connect(this);
         this.#toUpstream(exchange.retryHead);
         return;
       }
-      this.#finish(exchange, 502);
-      this.#pending.shift();
-      this.#abandonPending();
-      const message = error === undefined || (error as NodeJS.ErrnoException).code !== 'ECONNREFUSED'
-        ? lullError(errors.appClosedEarly, this.#ctx.appPort).message
-        : lullError(errors.appNotReady, this.#ctx.appPort).message;
-      this.#sendAndClose(plainResponse(502, 'Bad Gateway', message));
+      this.#pending.endFirst(502);
+      this.#pending.abandonAll();
+      const err = error === undefined || (error as NodeJS.ErrnoException).code !== 'ECONNREFUSED'
+        ? lullError(errors.appClosedEarly, this.#ctx.appPort)
+        : lullError(errors.appNotReady, this.#ctx.appPort);
+      this.#sendAndClose(refusalResponse(err));
       return;
     }
     // Part of the answer is already out: the client has to see the connection end.
-    this.#abandonPending();
+    this.#abort();
+  }
+
+  /** Closes both sides now, whatever is under way. */
+  #abort(): void {
+    this.#dropUpstream();
+    this.#pending.abandonAll();
+    if (!this.#done) this.#detach();
     this.#client.destroy();
   }
 
-  #refuse(status: number, reason: string, message: string): void {
+  /**
+   * Refuses what the client sent and closes the connection once the answers to the requests before
+   * it are out. The app never sees a byte of the refused request, so it never waits for one.
+   */
+  #refuse(err: LullError): void {
     this.#req = REQ_DONE;
+    this.#reqHead.clear();
     this.#pause(PAUSE_DONE);
     this.#closing = true;
-    if (this.#pending.length === 0) this.#sendAndClose(plainResponse(status, reason, message));
-    else this.#refusal = plainResponse(status, reason, message);
+    this.#ctx.metrics.refused(err.code);
+    if (this.#pending.length === 0) this.#sendAndClose(refusalResponse(err));
+    else this.#refusal = refusalResponse(err);
+  }
+
+  /**
+   * A request body's framing broke after its head (and part of it) went to the app: that request is
+   * withdrawn, and the app connection is closed rather than left waiting for the rest.
+   */
+  #refuseBody(reason: string): void {
+    const err = lullError(errors.malformedRequest, reason);
+    if (this.#pending.length === 1 && this.#res.busy) {
+      // The app is already answering it: the answer can be neither finished nor replaced.
+      this.#ctx.metrics.refused(err.code);
+      return this.#abort();
+    }
+    this.#withdrawRequest();
+    // Earlier requests went whole to the app: their answers are relayed, then the refusal and close.
+    this.#refuse(err);
+  }
+
+  /** Called about once a second: a request head that is taking too long is answered 408. */
+  checkHeadTimeout(now: number): void {
+    const since = this.#reqHead.since;
+    if (since === 0 || this.#done || now - since < this.#ctx.limits.headTimeoutMs) return;
+    this.#refuse(lullError(errors.headTimeout, this.#ctx.limits.headTimeoutMs));
   }
 
   #refusal: string | null = null;
 
   #sendAndClose(response: string): void {
     this.#dropUpstream();
+    this.#pending.abandonAll(); // requests the app will not answer now (pipelined behind a closing one)
     this.#detach();
     this.#client.end(response, 'latin1');
   }
@@ -454,21 +421,38 @@ export class HttpConnection implements UpstreamOwner {
   #finishClient(): void {
     if (this.#done) return;
     if (this.#refusal !== null) return this.#sendAndClose(this.#refusal);
-    if (this.#pending.length === 0 && !this.#resClose && this.#resBody === null && this.#req !== REQ_BODY) this.#releaseUpstream();
+    if (this.#pending.length === 0 && !this.#res.close && !this.#res.busy && this.#req !== REQ_BODY && this.#reqHead.held === '') this.#releaseUpstream();
     else this.#dropUpstream();
-    this.#abandonPending();
+    this.#pending.abandonAll();
     this.#detach();
     this.#client.end();
   }
 
-  #abandonPending(): void {
-    for (const exchange of this.#pending.splice(0)) this.#finish(exchange, 0);
-  }
-
   #onClientEnd = (): void => {
     this.#clientEnded = true;
+    if (this.#reqHead.held !== '') {
+      // Half a head never reached the app: drop it, answer what came before, then close.
+      this.#reqHead.clear();
+      this.#req = REQ_DONE;
+      this.#closing = true;
+    } else if (this.#req === REQ_BODY) {
+      // A body cut short can never complete: withdrawn, so the app does not wait for the rest.
+      this.#withdrawRequest();
+      this.#req = REQ_DONE;
+      this.#closing = true;
+    }
     if (this.#pending.length === 0) this.#finishClient();
   };
+
+  /** The request being sent will not complete: it is dropped, and its app connection never reused. */
+  #withdrawRequest(): void {
+    this.#reqBody = null;
+    this.#tainted = true;
+    const last = this.#pending.last;
+    if (last === undefined) return;
+    if (this.#pending.length === 1 && this.#res.busy) return; // being answered: the answer ends it
+    this.#pending.endLast(0);
+  }
 
   #onClientDrain = (): void => {
     this.#up?.socket.resume();
@@ -479,9 +463,9 @@ export class HttpConnection implements UpstreamOwner {
   };
 
   #onClientClose = (): void => {
-    if (this.idle && !this.#resClose) this.#releaseUpstream();
+    if (this.idle && !this.#res.close) this.#releaseUpstream();
     else this.#dropUpstream();
-    this.#abandonPending();
+    this.#pending.abandonAll();
     this.#detach();
   };
 }

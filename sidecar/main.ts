@@ -15,6 +15,9 @@ Fronts the app's ports in its pod; configured by environment variables (the webh
   ${SIDECAR_ENV.drainMax}       longest a drain waits, and the most /lull/drain?max= may ask (default 30s)
   ${SIDECAR_ENV.nodeIps}        the node's addresses (status.hostIPs): kube-probe requests count as probes only from these
   ${SIDECAR_ENV.drainToken}     token /lull/drain requires in ${SIDECAR_DRAIN_TOKEN_HEADER} (loopback excepted); unset: only the node may drain
+  ${SIDECAR_ENV.headTimeout}     longest wait for a complete request head (default 60s; then 408)
+  ${SIDECAR_ENV.idleTimeout}     idle keep-alive client connections are closed after this (default 5m)
+  ${SIDECAR_ENV.maxConnections}  client connections at once, all ports (default 10000; then 503 or close)
 `;
 
 export async function main(argv: string[]): Promise<number> {

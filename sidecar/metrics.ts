@@ -11,6 +11,8 @@ export interface SidecarMetrics {
   /** One exchange finished (or switched protocols): its status and seconds from request to end. */
   observe(status: number, seconds: number): void;
   connection(protocol: 'http1' | 'tcp'): void;
+  /** The sidecar refused a request or connection itself (malformed, too large, timed out, over the cap). */
+  refused(code: string): void;
 }
 
 export function createMetrics(activity: Activity, clients: ClientSockets, isReady: () => boolean): SidecarMetrics {
@@ -84,6 +86,12 @@ export function createMetrics(activity: Activity, clients: ClientSockets, isRead
       this.set(isReady() ? 1 : 0);
     },
   });
+  const refusals = new Counter({
+    name: 'lull_sidecar_refusals_total',
+    help: 'Requests and connections the sidecar refused itself, by error code (LULL_MALFORMED_REQUEST, LULL_SIDECAR_FULL, ...)',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   const classLabels = STATUS_CLASSES.map((c) => ({ status_class: c }));
   return {
     registry,
@@ -94,6 +102,9 @@ export function createMetrics(activity: Activity, clients: ClientSockets, isRead
     },
     connection(protocol) {
       connections.inc({ protocol });
+    },
+    refused(code) {
+      refusals.inc({ code });
     },
   };
 }

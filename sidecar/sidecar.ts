@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.ts';
 import { peerClassifier } from './peers.ts';
 import { Readiness, READINESS_DEFAULTS, startProber, type ReadinessOptions } from './readiness.ts';
 import { POOL_DEFAULTS, UpstreamPool, type PoolOptions } from './upstream.ts';
+import { SIDECAR_LIMITS } from '../core/sidecar-contract.ts';
 
 export interface StartOptions {
   /** Address to accept on; all interfaces when absent (the kubelet and Services reach the pod IP). */
@@ -60,6 +61,7 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
   const isDraining = () => stopping || drainer.draining;
   const peer = peerClassifier({ nodeAddresses: config.nodeAddresses ?? [], loopbackIsLocal: options.loopbackIsLocal ?? true });
   const poolOptions = { ...POOL_DEFAULTS, ...options.pool };
+  const limits = { ...SIDECAR_LIMITS, ...config.limits };
 
   const pools: UpstreamPool[] = [];
   const listeners: Server[] = [];
@@ -86,7 +88,7 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
   try {
     for (const mapping of config.ports) {
       const pool = new UpstreamPool(config.appHost, mapping.app, poolOptions);
-      const server = createListener({ activity, metrics, pool, appPort: mapping.app, isDraining, connections, clients, peer });
+      const server = createListener({ activity, metrics, pool, appPort: mapping.app, isDraining, connections, clients, peer, limits });
       pools.push(pool);
       listeners.push(server);
       ports.push({ listen: await listen(server, mapping.listen, options.listenHost), app: mapping.app });

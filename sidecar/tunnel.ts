@@ -1,5 +1,6 @@
 // Layer 4: bytes both ways, unchanged, half-closes included. Client bytes are activity.
 import type { Socket } from 'node:net';
+import type { Activity } from './activity.ts';
 import type { Upstream, UpstreamOwner } from './upstream.ts';
 
 export class Tunnel implements UpstreamOwner {
@@ -73,4 +74,14 @@ export class Tunnel implements UpstreamOwner {
   #sideClosed(): void {
     if (++this.#closed === 2) this.#onClose();
   }
+}
+
+/**
+ * The tunnel switch: an HTTP connection whose upgrade (or CONNECT) the app accepted continues as a
+ * tunnel, starting with the client bytes held since the request; `onClose` ends the exchange.
+ */
+export function tunnelFromHttp(client: Socket, up: Upstream, held: Buffer | null, activity: Activity, onClose: () => void): Tunnel {
+  const tunnel = new Tunnel(client, up, () => activity.bytesArrived(Date.now()), onClose);
+  if (held !== null) tunnel.toUpstream(held);
+  return tunnel;
 }

@@ -23,10 +23,18 @@ describe('sniff', () => {
     expect(sniff(b('GET foo\r\n'))).toBe('other'); // Redis inline command
     expect(sniff(b('*2\r\n$3\r\nGET\r\n'))).toBe('other'); // RESP
     expect(sniff(b('SSH-2.0-OpenSSH_9.6\r\n'))).toBe('other');
-    expect(sniff(b('GET / HTTP/2\r\n'))).toBe('other');
-    expect(sniff(b('GET  / HTTP/1.1\r\n'))).toBe('other');
-    expect(sniff(b('GET / HTTP/1.1\n'))).toBe('other');
+    expect(sniff(b('SET k v\r\n'))).toBe('other'); // Redis inline with an HTTP-like start
     expect(sniff(b([0, 0, 0, 8, 4, 210, 22, 47]))).toBe('other'); // Postgres SSLRequest
+  });
+
+  it('calls near-HTTP malformed, so it is refused rather than tunnelled for the app to parse', () => {
+    for (const s of [
+      'GET / HTTP/1.1\n', 'GET / HTTP/1.1\nHost: x\n\n', 'GET / HTTP/2\r\n', 'GET  / HTTP/1.1\r\n', 'GET /\x00 HTTP/1.1\r\n',
+      'GET / HTTP/1.1 \r\n', 'GET / HTTP/1.2\r\n', 'GET /\r\n', 'FOO /x HTTP/1.1\n', 'GET / HTTP/1.1\rX', '\nGET / HTTP/1.1\r\n',
+    ]) {
+      expect(sniff(b(s)), JSON.stringify(s)).toBe('malformed');
+    }
+    expect(sniff(b('\r\n\r\nGET / HTTP/1.1\r\n'))).toBe('http1');
   });
 
   it('treats a still-plausible request line past the limit as HTTP', () => {

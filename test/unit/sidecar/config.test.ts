@@ -36,6 +36,15 @@ describe('parseSidecarConfig', () => {
     expect(problem({ LULL_PORTS: '9931=8080', LULL_DRAIN_TOKEN: 'short secret' })).toBe('setting LULL_DRAIN_TOKEN has value "(hidden)": 16 to 256 visible ASCII characters');
   });
 
+  it('reads the timeouts and the connection cap, with defaults', () => {
+    const c = parseSidecarConfig({ LULL_PORTS: '9931=8080', LULL_HEAD_TIMEOUT: '10s', LULL_IDLE_TIMEOUT: '90s', LULL_MAX_CONNECTIONS: '500' });
+    expect(c.limits).toEqual({ headTimeoutMs: 10_000, idleTimeoutMs: 90_000, maxConnections: 500 });
+    expect(parseSidecarConfig({ LULL_PORTS: '9931=8080' }).limits).toEqual({ headTimeoutMs: 60_000, idleTimeoutMs: 300_000, maxConnections: 10_000 });
+    expect(problem({ LULL_PORTS: '9931=8080', LULL_MAX_CONNECTIONS: '0' })).toBe('setting LULL_MAX_CONNECTIONS has value "0": a whole number from 1 to 9999999');
+    expect(problem({ LULL_PORTS: '9931=8080', LULL_HEAD_TIMEOUT: '0s' })).toMatch(/^setting LULL_HEAD_TIMEOUT has value "0s": a duration above 0/);
+    expect(problem({ LULL_PORTS: '9931=8080', LULL_IDLE_TIMEOUT: 'soon' })).toMatch(/^setting LULL_IDLE_TIMEOUT has value "soon": a duration/);
+  });
+
   it('uses the app container readiness probe', () => {
     const http = parseSidecarConfig({
       LULL_PORTS: '9931=8080',

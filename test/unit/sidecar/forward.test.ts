@@ -199,7 +199,7 @@ describe('HTTP/1.1 forwarding', () => {
   it('refuses malformed requests with a one-line reason', async () => {
     const out = await rawExchange(sidecar.port, 'POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n');
     expect(out).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-    expect(out).toContain('the request is not valid HTTP/1.1: both Transfer-Encoding and Content-Length are present\n');
+    expect(out).toContain('\r\n\r\nLULL_MALFORMED_REQUEST: the request is not valid HTTP/1.1: both Transfer-Encoding and Content-Length are present\n');
   });
 });
 
@@ -210,7 +210,7 @@ describe('when the app is not listening', () => {
     try {
       const out = await rawExchange(down.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
       expect(out).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
-      expect(out.split('\r\n\r\n')[1]).toBe(`the app is not accepting connections on port ${port}\n`);
+      expect(out.split('\r\n\r\n')[1]).toBe(`LULL_APP_NOT_READY: the app is not accepting connections on port ${port}\n`);
 
       const socket = connect({ host: HOST, port: down.port });
       socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05]));

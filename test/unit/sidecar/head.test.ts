@@ -11,7 +11,7 @@ describe('parseRequestHead', () => {
   it('frames bodies by Content-Length, chunked, or none', () => {
     expect(request('GET / HTTP/1.1\r\nHost: a').framing).toEqual({ kind: 'none' });
     expect(request('POST / HTTP/1.1\r\nContent-Length: 12').framing).toEqual({ kind: 'length', length: 12 });
-    expect(request('POST / HTTP/1.1\r\ncontent-length: 5, 5\r\nContent-Length: 5').framing).toEqual({ kind: 'length', length: 5 });
+    expect(request('POST / HTTP/1.1\r\ncontent-length:\t0005 ').framing).toEqual({ kind: 'length', length: 5 });
     expect(request('POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked').framing).toEqual({ kind: 'chunked' });
   });
 
@@ -25,6 +25,26 @@ describe('parseRequestHead', () => {
       'POST / HTTP/1.1\r\n folded: line',
       'GET / HTTP/2.0',
       'GET /a b HTTP/1.1',
+      // llhttp refuses these too (Node's default, non-lenient parser).
+      'POST / HTTP/1.1\r\ncontent-length: 5, 5',
+      'POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5',
+      'POST / HTTP/1.1\r\nContent-Length: \xa05',
+      'POST / HTTP/1.1\r\nContent-Length: 5\x0b',
+      'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\x0b',
+      'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\xa0',
+      'POST / HTTP/1.1\r\nTransfer-Encoding:\tchunked',
+      'POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked',
+      'POST / HTTP/1.1\r\nTransfer-Encoding: chunked,',
+      'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip',
+      'GET / HTTP/1.1\r\nX: a\x00b',
+      'GET / HTTP/1.1\r\nX: a\x7fb',
+      'GET / HTTP/1.1\r\nX: a\rb',
+      'GET / HTTP/1.1\nX: a',
+      'GET / HTTP/1.1\r\nX: a\nY: b',
+      'GET /\x80 HTTP/1.1',
+      'FOO / HTTP/1.1',
+      // Go ignores Transfer-Encoding on HTTP/1.0 and llhttp does not: RFC 9112 §6.1 says refuse.
+      'POST / HTTP/1.0\r\nTransfer-Encoding: chunked',
     ]) {
       expect(parseRequestHead(text), text).toHaveProperty('error');
     }
