@@ -98,4 +98,16 @@ export interface ActivitySnapshot {
   draining: boolean;
   startedAt: number;
   now: number;
+  /** How this sidecar came up, for cold-start breakdowns; absent from sidecars that predate it. */
+  boot?: SidecarBoot;
+}
+
+/** Epoch milliseconds (fractional) of the sidecar's start-up steps; 0 for a step not reached yet. */
+export interface SidecarBoot {
+  /** The process began (Node's time origin). */
+  processStartedAt: number;
+  /** Every fronted port and the admin port accept connections. */
+  listeningAt: number;
+  /** The app first passed its readiness check. */
+  appReadyAt: number;
 }

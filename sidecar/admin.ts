@@ -15,7 +15,8 @@ export interface AdminHandlers {
   snapshot(): ActivitySnapshot;
   readiness: Readiness;
   drain(options: Partial<DrainOptions>): Promise<DrainResult>;
-  registry: Registry;
+  /** Only what /metrics needs: the sidecar loads prom-client after its wake (deferred-metrics.ts). */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
   /** Where a connection comes from (peers.ts); without it nobody may drain. */
   peer?(remoteAddress: string | undefined): Peer;
   /** The Deployment's drain token; undefined for a sidecar injected without one. */

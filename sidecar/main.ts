@@ -1,6 +1,7 @@
 // `lull sidecar`: reads the webhook's environment, serves, and on SIGTERM drains before exiting.
+// pino loads after the wake (as the metrics do): a waking request does not wait for a logger.
 import { LullError } from '../core/errors.ts';
-import { createLogger } from '../core/log.ts';
+import type { Logger } from '../core/log.ts';
 import { SIDECAR_DRAIN_TOKEN_HEADER, SIDECAR_ENV } from '../core/sidecar-contract.ts';
 import { parseSidecarConfig } from './config.ts';
 import { startSidecar } from './sidecar.ts';
@@ -29,23 +30,32 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`lull sidecar: unexpected arguments ${JSON.stringify(argv)}\n\n${USAGE}`);
     return 2;
   }
-  const log = createLogger('sidecar');
+  let logger: Promise<Logger> | undefined;
+  const logging = () => (logger ??= import('../core/log.ts').then((m) => m.createLogger('sidecar')));
   let config;
   try {
     config = parseSidecarConfig(process.env);
   } catch (err) {
     if (!(err instanceof LullError)) throw err;
-    log.error({ code: err.code }, err.message);
+    (await logging()).error({ code: err.code }, err.message);
     return 2;
   }
-  const sidecar = await startSidecar(config);
-  log.info({ ports: sidecar.ports, adminPort: sidecar.adminPort, readiness: config.readiness }, 'sidecar serving');
-  sidecar.readiness.onChange((ready) => log.info({ ready }, ready ? 'app ready' : 'app not ready'));
-
-  const signal = await new Promise<string>((resolve) => {
+  const signalled = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const sidecar = await startSidecar(config);
+  void sidecar.afterWake.then(async () => {
+    const log = await logging();
+    const { processStartedAt, listeningAt, appReadyAt } = sidecar.boot;
+    const listeningMs = Math.round((listeningAt - processStartedAt) * 10) / 10;
+    log.info({ ports: sidecar.ports, adminPort: sidecar.adminPort, readiness: config.readiness, listeningMs }, 'sidecar serving');
+    if (sidecar.readiness.ready) log.info({ ready: true, afterStartMs: Math.round(appReadyAt - processStartedAt) }, 'app ready');
+    sidecar.readiness.onChange((ready) => log.info({ ready }, ready ? 'app ready' : 'app not ready'));
+  });
+
+  const signal = await signalled;
+  const log = await logging();
   log.info({ signal }, 'draining before exit');
   const result = await sidecar.shutdown();
   log.info(result, 'drained; exiting');

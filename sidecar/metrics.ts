@@ -6,8 +6,8 @@ import type { ClientSockets } from './clients.ts';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
+/** What the hot path records. */
 export interface SidecarMetrics {
-  registry: Registry;
   /** One exchange finished (or switched protocols): its status and seconds from request to end. */
   observe(status: number, seconds: number): void;
   connection(protocol: 'http1' | 'tcp'): void;
@@ -15,7 +15,11 @@ export interface SidecarMetrics {
   refused(code: string): void;
 }
 
-export function createMetrics(activity: Activity, clients: ClientSockets, isReady: () => boolean): SidecarMetrics {
+export interface RegisteredMetrics extends SidecarMetrics {
+  registry: Registry;
+}
+
+export function createMetrics(activity: Activity, clients: ClientSockets, isReady: () => boolean): RegisteredMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({

@@ -1,16 +1,17 @@
 // Builds one sidecar from its settings: a listener per fronted port, the prober and the admin server.
 // main.ts only reads the environment and signals; tests start sidecars in-process through this.
+// Start-up order is a waking request's: probe and listen first; prom-client loads after the wake.
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
-import { SIDECAR_MAX_LONG_POLLS } from '../core/sidecar-contract.ts';
+import { SIDECAR_MAX_LONG_POLLS, type SidecarBoot } from '../core/sidecar-contract.ts';
 import { Activity } from './activity.ts';
 import { createAdminServer } from './admin.ts';
 import { ClientSockets } from './clients.ts';
 import type { PortMapping, SidecarConfig } from './config.ts';
+import { DeferredMetrics } from './deferred-metrics.ts';
 import { Drainer, lingerFor, type DrainOptions, type DrainResult } from './drain.ts';
 import type { HttpConnection } from './forward.ts';
 import { createListener } from './listener.ts';
-import { createMetrics } from './metrics.ts';
 import { peerClassifier } from './peers.ts';
 import { Readiness, READINESS_DEFAULTS, startProber, type ReadinessOptions } from './readiness.ts';
 import { POOL_DEFAULTS, UpstreamPool, type PoolOptions } from './upstream.ts';
@@ -39,7 +40,21 @@ export interface RunningSidecar {
   close(graceMs?: number): Promise<void>;
   /** SIGTERM: drain, then close. */
   shutdown(): Promise<DrainResult>;
+  /** When the start-up steps happened (also in /lull/activity). */
+  boot: SidecarBoot;
+  /**
+   * Resolves once the wake is over (the app ready a moment, or /metrics asked for, or the app slow to come
+   * up): the time to load what serving did not need. The metrics library is loaded by then.
+   */
+  afterWake: Promise<void>;
 }
+
+/** The app has been ready this long: the held requests are forwarded, libraries may load. */
+export const LIBRARIES_AFTER_READY_MS = 1000;
+/** An app that does not come up still gets its metrics after this long. */
+export const LIBRARIES_AT_LATEST_MS = 10_000;
+/** While the app is not ready: a refused local connect costs microseconds, and each ms is a waking request's. */
+const WAKE_PROBE_MS = 1;
 
 async function listen(server: Server, port: number, host: string | undefined): Promise<number> {
   server.listen({ port, host, backlog: 4096 });
@@ -47,11 +62,20 @@ async function listen(server: Server, port: number, host: string | undefined): P
   return (server.address() as AddressInfo).port;
 }
 
+/** Epoch ms, fractional: comparable across the pod's processes and the node. */
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export async function startSidecar(config: SidecarConfig, options: StartOptions = {}): Promise<RunningSidecar> {
+  const boot: SidecarBoot = { processStartedAt: performance.timeOrigin, listeningAt: 0, appReadyAt: 0 };
   const activity = new Activity();
   const readiness = new Readiness();
+  readiness.onChange((ready) => {
+    if (ready && boot.appReadyAt === 0) boot.appReadyAt = epochNow();
+  });
   const clients = new ClientSockets();
-  const metrics = createMetrics(activity, clients, () => readiness.ready);
+  const metrics = new DeferredMetrics(async () => (await import('./metrics.ts')).createMetrics(activity, clients, () => readiness.ready));
   const connections = new Set<HttpConnection>();
   const closeIdle = () => {
     for (const conn of connections) conn.closeIfIdle();
@@ -66,7 +90,7 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
   const pools: UpstreamPool[] = [];
   const listeners: Server[] = [];
   const ports: PortMapping[] = [];
-  const stopProber = startProber(config.readiness, readiness, { ...READINESS_DEFAULTS, ...options.readiness });
+  const stopProber = startProber(config.readiness, readiness, { ...READINESS_DEFAULTS, fastMs: WAKE_PROBE_MS, ...options.readiness });
   const drainWith = async (o: Partial<DrainOptions> = {}, final = false): Promise<DrainResult> => {
     const result = await (final ? drainer.final() : drainer.start(o));
     // Keep-alive connections that stayed idle all along would otherwise be used after the app stops.
@@ -74,10 +98,10 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
     return result;
   };
   const admin = createAdminServer({
-    snapshot: () => activity.snapshot(readiness.ready, isDraining()),
+    snapshot: () => ({ ...activity.snapshot(readiness.ready, isDraining()), boot }),
     readiness,
     drain: drainWith,
-    registry: metrics.registry,
+    registry: metrics.exposition(),
     peer,
     drainToken: config.drainToken,
     drainMaxMs: config.drainMaxMs,
@@ -86,14 +110,20 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
 
   let adminPort: number;
   try {
+    const listening: Promise<number>[] = [];
     for (const mapping of config.ports) {
       const pool = new UpstreamPool(config.appHost, mapping.app, poolOptions);
       const server = createListener({ activity, metrics, pool, appPort: mapping.app, isDraining, connections, clients, peer, limits });
       pools.push(pool);
       listeners.push(server);
-      ports.push({ listen: await listen(server, mapping.listen, options.listenHost), app: mapping.app });
+      listening.push(listen(server, mapping.listen, options.listenHost));
     }
-    adminPort = await listen(admin, config.adminPort, options.listenHost);
+    // All bound in the same turn: one wait, not one per port.
+    const adminListening = listen(admin, config.adminPort, options.listenHost);
+    const bound = await Promise.all(listening);
+    config.ports.forEach((mapping, i) => ports.push({ listen: bound[i]!, app: mapping.app }));
+    adminPort = await adminListening;
+    boot.listeningAt = epochNow();
   } catch (err) {
     stopProber();
     for (const server of listeners) server.close();
@@ -101,12 +131,36 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
     throw err;
   }
 
+  // No timer on the wake path: these only decide when the metrics library loads, after serving began.
+  let libraryTimer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
+  const afterWake = new Promise<void>((resolve) => {
+    const load = () => {
+      clearTimeout(libraryTimer);
+      metrics.attach().catch(() => undefined);
+    };
+    void metrics.attached.then(() => {
+      clearTimeout(libraryTimer);
+      resolve();
+    });
+    libraryTimer = setTimeout(load, LIBRARIES_AT_LATEST_MS).unref();
+    let scheduled = false;
+    const whenReady = () => {
+      if (scheduled || metrics.loaded || closing !== undefined) return;
+      scheduled = true;
+      clearTimeout(libraryTimer);
+      libraryTimer = setTimeout(load, LIBRARIES_AFTER_READY_MS).unref();
+    };
+    if (readiness.ready) whenReady();
+    else readiness.onChange((ready) => ready && whenReady());
+  });
+
   const close = (graceMs = 5000): Promise<void> => {
     closing ??= (async () => {
       stopping = true;
       drainer.stop();
       stopProber();
+      clearTimeout(libraryTimer);
       const closed = Promise.all(listeners.map((s) => new Promise((resolve) => s.close(resolve))));
       for (const conn of connections) conn.closeIfIdle();
       if (activity.requestsInFlight > 0) {
@@ -128,6 +182,8 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
     readiness,
     drain: drainWith,
     close,
+    boot,
+    afterWake,
     async shutdown() {
       const result = await drainWith({}, true);
       await close();
