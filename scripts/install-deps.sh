@@ -34,3 +34,6 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   grep -v -e '^npm warn EBADENGINE' -e '^added [0-9]* packages' -e '^$' "$log" >&2 || true
   echo "npm ci: installed; using Node $(node_modules/.bin/node --version) from node_modules (this machine's node is $(node --version 2>/dev/null || echo absent))"
 fi
+
+# dist/lull.mjs: what the image and the local cluster's pods run (skipped when newer than every source).
+node_modules/.bin/node scripts/build.ts

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { errors, lullError } from '../../core/errors.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
+import { ensureArtefact } from './artefact.ts';
 import { ensureBinaries, findBinaries, node24Binary, type Binaries } from './binaries.ts';
 import {
   componentPlans,
@@ -207,6 +208,8 @@ export async function up(options: ClusterOptions = {}): Promise<UpResult> {
       build: options.build,
       onBuild: (why) => r.progress(`building the pinned control-plane binaries once (${why})`),
     });
+    // Pods of the Lull image run dist/lull.mjs: built before any pod can start, also for a running cluster.
+    await ensureArtefact(node24Binary(), r.progress);
     const result = (alreadyRunning: boolean): UpResult => ({
       alreadyRunning,
       kubeconfig: clusterFiles(r.layout).adminKubeconfig,

@@ -1,8 +1,17 @@
 // Where the local cluster lives: addresses, names, ports and files. Every part of test/cluster reads
 // these, so a leftover from a crash can always be found and removed by name.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+/** The nearest directory upwards with a package.json: the repository, from the sources and from dist/ alike. */
+function repoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '../..');
+  }
+}
+
+export const REPO_ROOT = repoRoot(import.meta.dirname);
 
 export interface ClusterLayout {
   /** Everything the cluster writes: certificates, kubeconfigs, data, logs, pids. */

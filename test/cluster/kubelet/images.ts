@@ -1,15 +1,30 @@
 // The process kubelet runs host programs, not images: an image given no `command` maps to an
-// entrypoint here, the way an image's ENTRYPOINT would.
+// entrypoint here, the way an image's ENTRYPOINT would. The Lull image runs the built artefact, as the
+// real image does (Dockerfile), so a waking pod here starts the way it does in production.
+import { existsSync } from 'node:fs';
+
 export interface ImageContext {
   repoRoot: string;
   nodeBinary: string;
+  /** Whether a file exists (tests replace it). */
+  exists?: (path: string) => boolean;
 }
 
-type Entrypoint = (ctx: ImageContext) => string[];
+type Entrypoint = (ctx: ImageContext) => string[] | { error: string };
+
+const LULL_ARTEFACT = 'dist/lull.mjs';
+
+function lull(ctx: ImageContext): string[] | { error: string } {
+  const artefact = `${ctx.repoRoot}/${LULL_ARTEFACT}`;
+  if (!(ctx.exists ?? existsSync)(artefact)) {
+    return { error: `the Lull image runs ${artefact}, which is missing: build it with \`node scripts/build.ts\` (lull cluster up, npm test and the demo do)` };
+  }
+  return [ctx.nodeBinary, artefact];
+}
 
 const TABLE: ReadonlyMap<string, Entrypoint> = new Map<string, Entrypoint>([
-  ['ghcr.io/lull-dev/lull', (ctx) => [ctx.nodeBinary, `${ctx.repoRoot}/bin/lull.ts`]],
-  ['lull', (ctx) => [ctx.nodeBinary, `${ctx.repoRoot}/bin/lull.ts`]],
+  ['ghcr.io/lull-dev/lull', lull],
+  ['lull', lull],
   ['node', (ctx) => [ctx.nodeBinary]],
   ['python', () => ['python3']],
   ['registry.k8s.io/pause', () => ['sleep', 'infinity']],
@@ -44,5 +59,6 @@ export function containerArgv(
   if (entry === undefined) {
     return { error: `image ${JSON.stringify(container.image)} has no entrypoint in the test kubelet's table (known: ${knownImages().join(', ')}); give the container a command` };
   }
-  return [...entry(ctx), ...args];
+  const argv = entry(ctx);
+  return 'error' in argv ? argv : [...argv, ...args];
 }

@@ -2,7 +2,7 @@
 // webhook and reconciler as host processes scoped to labelled namespaces.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -71,9 +71,9 @@ export async function until<T>(what: string, check: () => Promise<T | undefined 
   }
 }
 
-/** The newest modification time of the code the interceptor pods run. */
+/** The newest modification time of the code the interceptor pods run (the artefact built from it included). */
 function newestSource(): number {
-  let newest = 0;
+  let newest = existsSync(resolve(REPO, 'dist/lull.mjs')) ? statSync(resolve(REPO, 'dist/lull.mjs')).mtimeMs : 0;
   for (const dir of ['interceptor', 'core', 'bin']) {
     for (const entry of readdirSync(resolve(REPO, dir), { recursive: true, withFileTypes: true })) {
       if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(resolve(entry.parentPath, entry.name)).mtimeMs);

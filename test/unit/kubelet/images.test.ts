@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { containerArgv, imageName } from '../../cluster/kubelet/images.ts';
 
-const ctx = { repoRoot: '/repo', nodeBinary: '/opt/node24/bin/node' };
+const ctx = { repoRoot: '/repo', nodeBinary: '/opt/node24/bin/node', exists: (path: string) => path === '/repo/dist/lull.mjs' };
 
 describe('image table', () => {
   it('strips registry defaults, tags and digests', () => {
@@ -11,8 +11,13 @@ describe('image table', () => {
     expect(imageName('localhost:5000/app')).toBe('localhost:5000/app');
   });
 
-  it('maps the Lull image to the lull executable, with args appended', () => {
-    expect(containerArgv({ image: 'ghcr.io/lull-dev/lull:0.1.0', args: ['sidecar'] }, ctx)).toEqual(['/opt/node24/bin/node', '/repo/bin/lull.ts', 'sidecar']);
+  it('maps the Lull image to the built artefact, with args appended', () => {
+    expect(containerArgv({ image: 'ghcr.io/lull-dev/lull:0.1.0', args: ['sidecar'] }, ctx)).toEqual(['/opt/node24/bin/node', '/repo/dist/lull.mjs', 'sidecar']);
+  });
+
+  it('says how to build the artefact when it is missing', () => {
+    const result = containerArgv({ image: 'ghcr.io/lull-dev/lull:0.1.0', args: ['sidecar'] }, { ...ctx, exists: () => false });
+    expect((result as { error: string }).error).toMatch(/\/repo\/dist\/lull\.mjs, which is missing: build it with `node scripts\/build\.ts`/);
   });
 
   it('runs a given command as a host program, with "node" meaning the pinned Node', () => {

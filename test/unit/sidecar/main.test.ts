@@ -1,5 +1,5 @@
 // `lull sidecar` as a process: environment, SIGTERM drain, exit.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
@@ -9,8 +9,11 @@ import { freePort, HOST } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
-function lull(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['bin/lull.ts', 'sidecar'], {
+/** The sources (development) and the built artefact (what the image and the local cluster run). */
+const ENTRIES = ['bin/lull.ts', 'dist/lull.mjs'];
+
+function lull(entry: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [entry, 'sidecar'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, LULL_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,16 +35,18 @@ function get(port: number, path: string): Promise<number> {
   });
 }
 
-describe('lull sidecar', () => {
+describe.each(ENTRIES)('lull sidecar (%s)', (entry) => {
   let app: HttpApp;
   beforeAll(async () => {
+    // A no-op when dist/ is newer than every source.
+    if (entry.startsWith('dist/')) execFileSync(process.execPath, ['scripts/build.ts'], { cwd: ROOT, stdio: 'ignore' });
     app = await startHttpApp({ name: 'main' });
   });
   afterAll(() => app.close());
 
   it('serves until drained after SIGTERM, then exits 0', async () => {
     const [port, admin] = [await freePort(), await freePort()];
-    const { child, output } = lull({ LULL_PORTS: `${port}=${app.port}`, LULL_ADMIN_PORT: String(admin), LULL_DRAIN_QUIET: '300ms' });
+    const { child, output } = lull(entry, { LULL_PORTS: `${port}=${app.port}`, LULL_ADMIN_PORT: String(admin), LULL_DRAIN_QUIET: '300ms' });
     try {
       // The admin port comes up with the process; wait-ready long-polls from there.
       let ready = 0;
@@ -71,7 +76,7 @@ describe('lull sidecar', () => {
   });
 
   it('refuses a bad environment, naming the variable', async () => {
-    const { child, output } = lull({ LULL_PORTS: 'eighty' });
+    const { child, output } = lull(entry, { LULL_PORTS: 'eighty' });
     const [code] = await once(child, 'exit');
     expect(code).toBe(2);
     expect(output()).toContain('setting LULL_PORTS has value \\"eighty\\"');
