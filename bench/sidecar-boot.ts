@@ -6,7 +6,8 @@
 // machine the absolute figures swell with everything else running; compare entries within one run.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -17,9 +18,6 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '21' },
     entry: { type: 'string', multiple: true },
-    'app-port': { type: 'string', default: '19411' },
-    'sidecar-port': { type: 'string', default: '19412' },
-    'admin-port': { type: 'string', default: '19413' },
   },
 });
 const RUNS = Number(values.runs);
@@ -27,9 +25,15 @@ const ENTRIES = values.entry ?? ['dist/lull.mjs', 'bin/lull.ts', 'node'];
 const BARE_NODE = `const n = require('node:net'); const [l] = process.env.LULL_PORTS.split('=');
 n.createServer().listen(+l, '127.0.0.1');
 n.createServer((s) => s.end('HTTP/1.1 200 OK\\r\\ncontent-length: 0\\r\\n\\r\\n')).listen(+process.env.LULL_ADMIN_PORT, '127.0.0.1');`;
-const APP_PORT = Number(values['app-port']);
-const SIDECAR_PORT = Number(values['sidecar-port']);
-const ADMIN_PORT = Number(values['admin-port']);
+/** A port free now (bound, then released): the machine is shared with other benchmarks. */
+async function freePort(): Promise<number> {
+  const server = createNetServer().listen(0, HOST);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+const [APP_PORT, SIDECAR_PORT, ADMIN_PORT] = [await freePort(), await freePort(), await freePort()];
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
