@@ -4,28 +4,28 @@
 // logging load later). npm packages stay external (node_modules), loaded as they are.
 // Skipped when dist/ is newer than every source.
 //   node scripts/build.ts [--force]
-import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { build, type Plugin } from 'rolldown';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const ARTEFACT = join(ROOT, 'dist/lull.mjs');
-/** Everything bin/lull.ts can reach, and what decides how it is built. */
-const SOURCES = ['bin', 'core', 'sidecar', 'interceptor', 'reconciler', 'webhook', 'cli', 'demo', 'test/cluster', 'package.json', 'scripts/build.ts'];
+/** The files the last build read (written beside it), and what decides how it is built. */
+const SOURCES_FILE = join(ROOT, 'dist/sources.json');
+const ALWAYS = ['package.json', 'scripts/build.ts'];
 
-function newestMtime(path: string): number {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  if (stat === undefined) return 0;
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs; // A deleted or renamed file moves its directory's mtime.
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
-
+/** Up to date when every file the last build read (any new import edits one of them) is older than it. */
 export function upToDate(): boolean {
   const built = statSync(ARTEFACT, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  return built > 0 && SOURCES.every((s) => newestMtime(join(ROOT, s)) < built);
+  if (built === 0) return false;
+  let sources: string[];
+  try {
+    sources = [...ALWAYS, ...(JSON.parse(readFileSync(SOURCES_FILE, 'utf8')) as string[])];
+  } catch {
+    return false;
+  }
+  return sources.every((s) => (statSync(join(ROOT, s), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < built);
 }
 
 const BUILTIN_PREFIX = '\0builtin:';
@@ -74,8 +74,8 @@ export async function buildArtefact(): Promise<void> {
   const old = join(ROOT, `.dist-old-${process.pid}`);
   rmSync(next, { recursive: true, force: true });
   try {
-    await bundle(next, { lull: join(ROOT, 'bin/lull.ts') }, [sidecarApart()]);
-    await bundle(next, { sidecar: SIDECAR_MAIN }, []);
+    const sources = new Set([...(await bundle(next, { lull: join(ROOT, 'bin/lull.ts') }, [sidecarApart()])), ...(await bundle(next, { sidecar: SIDECAR_MAIN }, []))]);
+    writeFileSync(join(next, 'sources.json'), `${JSON.stringify([...sources].sort(), null, 1)}\n`);
     if (statSync(dist, { throwIfNoEntry: false }) !== undefined) renameSync(dist, old);
     renameSync(next, dist);
   } finally {
@@ -84,8 +84,9 @@ export async function buildArtefact(): Promise<void> {
   }
 }
 
-async function bundle(dist: string, input: Record<string, string>, plugins: Plugin[]): Promise<void> {
-  await build({
+/** Returns the repository files it read. */
+async function bundle(dist: string, input: Record<string, string>, plugins: Plugin[]): Promise<string[]> {
+  const output = await build({
     cwd: ROOT,
     input,
     platform: 'node',
@@ -105,6 +106,8 @@ async function bundle(dist: string, input: Record<string, string>, plugins: Plug
       charset: 'ascii',
     },
   });
+  const read = output.output.flatMap((o) => (o.type === 'chunk' ? o.moduleIds : []));
+  return read.filter((id) => id.startsWith(`${ROOT}/`)).map((id) => relative(ROOT, id));
 }
 
 if (import.meta.main) {
