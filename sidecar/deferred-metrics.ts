@@ -14,6 +14,8 @@ export class DeferredMetrics implements SidecarMetrics {
   #real: RegisteredMetrics | undefined;
   /** Pairs: status and seconds for an exchange, or a protocol code and 0 for a connection. */
   #pending: number[] = [];
+  /** Refusals by error code. */
+  #refused = new Map<string, number>();
   #load: () => Promise<RegisteredMetrics>;
   #loading: Promise<RegisteredMetrics> | undefined;
   #attached!: () => void;
@@ -38,6 +40,11 @@ export class DeferredMetrics implements SidecarMetrics {
     else if (this.#pending.length < MAX_PENDING) this.#pending.push(protocol === 'tcp' ? TCP : HTTP1, 0);
   }
 
+  refused(code: string): void {
+    if (this.#real !== undefined) this.#real.refused(code);
+    else this.#refused.set(code, (this.#refused.get(code) ?? 0) + 1);
+  }
+
   /** Loads the library (once) and replays what was observed meanwhile. */
   attach(): Promise<RegisteredMetrics> {
     this.#loading ??= this.#load().then((real) => {
@@ -49,6 +56,8 @@ export class DeferredMetrics implements SidecarMetrics {
         else if (code === HTTP1) real.connection('http1');
         else real.observe(code, pending[i + 1]!);
       }
+      for (const [code, count] of this.#refused) for (let i = 0; i < count; i++) real.refused(code);
+      this.#refused.clear();
       this.#real = real;
       this.#attached();
       return real;

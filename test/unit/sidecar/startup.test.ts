@@ -19,6 +19,7 @@ describe('DeferredMetrics', () => {
     metrics.observe(200, 0.002);
     metrics.observe(503, 0.5);
     metrics.connection('tcp');
+    metrics.refused('LULL_MALFORMED_REQUEST');
     expect(metrics.loaded).toBe(false);
     const exposition = metrics.exposition();
     const text = await exposition.metrics();
@@ -29,6 +30,7 @@ describe('DeferredMetrics', () => {
     expect(text).toMatch(/lull_sidecar_connections_total\{protocol="http1"\} 1/);
     expect(text).toMatch(/lull_sidecar_connections_total\{protocol="tcp"\} 1/);
     expect(text).toMatch(/lull_sidecar_request_duration_seconds_count 2/);
+    expect(text).toMatch(/lull_sidecar_refusals_total\{code="LULL_MALFORMED_REQUEST"\} 1/);
     // After loading, straight through; and loaded once however often asked.
     metrics.observe(200, 0.001);
     await metrics.attach();
