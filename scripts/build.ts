@@ -49,7 +49,8 @@ export function builtins(): Plugin {
         .filter(([key, d]) => 'value' in d && /^[A-Za-z_$][\w$]*$/.test(key) && key !== 'default')
         .map(([key]) => key);
       const lines = [`const m = process.getBuiltinModule(${JSON.stringify(name)});`, 'export default m;'];
-      for (const key of names) lines.push(`export const ${key} = m.${key};`);
+      // Pure, so an export nobody imports leaves not even a property read behind.
+      for (const key of names) lines.push(`export const ${key} = /* @__PURE__ */ (() => m.${key})();`);
       return lines.join('\n');
     },
   };

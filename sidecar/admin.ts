@@ -1,7 +1,6 @@
 // The admin port (never the app's): activity for the reconciler, readiness for the kubelet and the
 // interceptor, the preStop drain, metrics and liveness. Reads are open to the pod network; a drain only
 // to the pod's own lifecycle; long polls are bounded in time and number.
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatDuration, parseDuration } from '../core/duration.ts';
 import { errors, lullError, type LullError } from '../core/errors.ts';
@@ -59,7 +58,8 @@ function sameToken(sent: string | string[] | undefined, expected: string): boole
   if (typeof sent !== 'string') return false;
   const a = Buffer.from(sent);
   const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  // node:crypto on the first drain, not at start: loading it costs a waking sidecar several ms.
+  return a.length === b.length && process.getBuiltinModule('node:crypto').timingSafeEqual(a, b);
 }
 
 /**
