@@ -3,7 +3,16 @@
 # pre-built JavaScript artefact dist/lull.mjs (scripts/build.ts): no type stripping, no walk of our
 # module graph at start, which a waking sidecar would pay on the request path. The local cluster runs
 # the same artefact. The webhook injects this same image as the sidecar.
-#   node scripts/build.ts && docker build -t ghcr.io/lull-dev/lull:0.1.0 .
+#   docker build -t ghcr.io/lull-dev/lull:0.1.0 .
+
+# dist/ is built inside the image build, from the sources in the context, with the dev dependencies
+# (rolldown); none of it reaches the final stage but dist/ itself.
+FROM node:24-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN node scripts/build.ts --force
 
 # Production dependencies only: `npm ci --omit=dev` (the `node` dev dependency that pins Node 24 for
 # development is not needed: the base image is Node 24). They stay external to the bundle.
@@ -18,7 +27,7 @@ ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 # package.json beside dist/: the webhook reads the version from it, and it makes the files ES modules' scope.
 COPY package.json ./
-COPY dist ./dist
+COPY --from=build /src/dist ./dist
 # No compile cache: measured, it does not speed up the bundle's start (bench/sidecar-boot.ts), and the
 # root filesystem is read-only at run time.
 ENV NODE_DISABLE_COMPILE_CACHE=1
