@@ -57,8 +57,9 @@ describe('sidecar start-up', () => {
     expect(await (await sidecar.admin('/lull/wait-ready?timeout=5s')).json()).toMatchObject({ ready: true });
     const { boot } = (await (await sidecar.admin('/lull/activity')).json()) as { boot: { processStartedAt: number; listeningAt: number; appReadyAt: number } };
     expect(boot.appReadyAt).toBeGreaterThanOrEqual(boot.listeningAt);
-    // Seen within a few ms of the app listening: the probe runs every millisecond while waiting.
-    expect(boot.appReadyAt - app.listeningAt).toBeLessThan(50);
+    // Seen after the app listened, not before (how soon is bench/coldstart.ts's to measure); 5 ms: the
+    // sidecar's performance clock and the app's Date.now may drift apart by a little.
+    expect(boot.appReadyAt).toBeGreaterThan(app.listeningAt - 5);
   });
 
   it('is past its wake, with the metrics library loaded, once /metrics is asked for', async () => {
