@@ -17,6 +17,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main: (a
   status: { summary: 'the apps Lull manages: state, replicas, idle-after, last activity, last wake', load: () => import('../cli/status.ts') },
   wake: { summary: 'wake a sleeping app now: lull wake deploy/NAME', load: () => import('../cli/wake.ts') },
   sleep: { summary: 'put an app to sleep as soon as it is idle: lull sleep deploy/NAME', load: () => import('../cli/sleep.ts') },
+  teardown: { summary: 'before uninstalling Lull: wake every sleeping app and take Lull\'s routes off', load: () => import('../cli/teardown.ts') },
   demo: { summary: 'start the local cluster, install Lull, and watch an app sleep and wake', load: () => import('../demo/main.ts') },
 };
 

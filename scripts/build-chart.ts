@@ -2,26 +2,58 @@
 // drift: `node scripts/build-chart.ts` after changing anything under deploy/ (a unit test checks it).
 //   KUBECTL=/path/to/kubectl overrides which kubectl renders (else the pinned one, else the PATH's).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { findBinaries } from '../test/cluster/binaries.ts';
-import { templatize, type Doc } from './chart.ts';
+import { GENERATED, templatize, type Doc } from './chart.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 export const CHART_DIR = resolve(REPO, 'deploy/helm/lull');
 
 /** One line above each top-level value in values.yaml. */
 const COMMENTS: Record<string, string> = {
-  namespace: 'Lull runs in lull-system (its parts know the name); set create: false when it exists already.',
-  image: 'The one image of every part, and of the sidecar the webhook injects.',
-  imagePullPolicy: '',
+  image: 'The one image of every part, and of the sidecar the webhook injects; a digest (sha256:...) wins over the tag.',
+  imagePullSecrets: 'Secrets (in the release namespace) to pull the image with: [{ name: regcred }].',
   logLevel: 'pino level of every part: trace, debug, info, warn, error.',
-  webhook: 'Admission webhook: two replicas keep admissions flowing during a rollout (failurePolicy Ignore either way).',
+  commonLabels: 'Added to every object the chart renders.',
+  podLabels: 'Added to the pods of every part.',
+  podAnnotations: 'Added to the pods of every part.',
+  extraEnv: 'More environment variables for every part: [{ name: NODE_OPTIONS, value: --max-old-space-size=200 }].',
+  nodeSelector: 'Scheduling of every part.',
+  tolerations: '',
+  topologySpreadConstraints: '',
+  priorityClassName: 'The interceptor carries every sleeping app\'s traffic: a high priority keeps it scheduled.',
+  webhook: 'Admission webhook: two replicas keep admissions flowing during a rollout. hostNetwork for clusters whose API server cannot reach pod IPs (private GKE, EKS with a custom CNI): pick a port free on the nodes.',
   reconciler: 'One replica leads (a Lease), the other stands by.',
   interceptor: 'Holds requests for sleeping apps and wakes them: two or more.',
-  defaults: 'Cluster-wide defaults for apps without the annotation (lull.dev/idle-after, wake-replicas, hold-timeout, max-held).',
+  teardown: 'helm uninstall first runs `lull teardown` (a pre-delete Job): wakes every sleeping app and removes Lull\'s slices; timeout per app.',
+  defaults: 'Cluster-wide defaults for apps without the annotation (lull.dev/idle-after, wake-replicas, hold-timeout, max-held); a change rolls the parts.',
 };
+
+/** Values the templates of _helpers.tpl read that deploy/ has no field for; empty renders deploy/ exactly. */
+export const EXTRA_VALUES: Doc = {
+  image: { digest: '' },
+  imagePullSecrets: [],
+  commonLabels: {},
+  podLabels: {},
+  podAnnotations: {},
+  extraEnv: [],
+  nodeSelector: {},
+  tolerations: [],
+  topologySpreadConstraints: [],
+  priorityClassName: '',
+  webhook: { hostNetwork: false },
+  teardown: { enabled: true, timeout: '2m', activeDeadlineSeconds: 600 },
+};
+
+function merge(into: Doc, extra: Doc): Doc {
+  for (const [key, value] of Object.entries(extra)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof into[key] === 'object') merge(into[key], value);
+    else into[key] ??= value;
+  }
+  return into;
+}
 
 export async function kubectlPath(): Promise<string> {
   if (process.env.KUBECTL) return process.env.KUBECTL;
@@ -41,8 +73,11 @@ export function valuesYaml(values: Doc): string {
     const comment = COMMENTS[key] ? `# ${COMMENTS[key]}\n` : '';
     return `${comment}${stringify({ [key]: value })}`;
   });
-  return `# Lull's Helm chart, generated from deploy/ by scripts/build-chart.ts. Its defaults render exactly\n# what \`kubectl apply -k deploy/\` applies.\n\n${blocks.join('\n')}`;
+  return `# Lull's Helm chart, generated from deploy/ by scripts/build-chart.ts. Its defaults render exactly\n# what \`kubectl apply -k deploy/\` applies, into the release namespace (helm install -n lull-system --create-namespace).\n\n${blocks.join('\n')}`;
 }
+
+/** The oldest Kubernetes Lull supports: ValidatingWebhookConfiguration matchConditions are GA in 1.30. */
+export const KUBE_VERSION = '>=1.30.0-0';
 
 export function chartYaml(version: string): string {
   return stringify({
@@ -52,6 +87,7 @@ export function chartYaml(version: string): string {
     type: 'application',
     version,
     appVersion: version,
+    kubeVersion: KUBE_VERSION,
     home: 'https://github.com/lull-dev/lull',
     keywords: ['scale-to-zero', 'autoscaling', 'serverless'],
   });
@@ -62,7 +98,7 @@ export function chartFiles(docs: readonly Doc[], version: string): Map<string, s
   const chart = templatize(docs);
   const files = new Map<string, string>([
     ['Chart.yaml', chartYaml(version)],
-    ['values.yaml', valuesYaml(chart.values)],
+    ['values.yaml', valuesYaml(merge(chart.values, EXTRA_VALUES))],
   ]);
   for (const [name, text] of chart.templates) files.set(`templates/${name}`, text);
   return files;
@@ -71,8 +107,10 @@ export function chartFiles(docs: readonly Doc[], version: string): Map<string, s
 if (import.meta.main) {
   const { version } = (await import('../package.json', { with: { type: 'json' } })).default as { version: string };
   const files = chartFiles(renderDeploy(await kubectlPath()), version);
-  rmSync(resolve(CHART_DIR, 'templates'), { recursive: true, force: true });
-  mkdirSync(resolve(CHART_DIR, 'templates'), { recursive: true });
+  // Only the generated templates: _helpers.tpl, NOTES.txt and the hooks are written by hand.
+  const templates = resolve(CHART_DIR, 'templates');
+  mkdirSync(templates, { recursive: true });
+  for (const name of readdirSync(templates)) if (readFileSync(resolve(templates, name), 'utf8').startsWith(GENERATED)) rmSync(resolve(templates, name));
   for (const [name, text] of files) writeFileSync(resolve(CHART_DIR, name), text);
   process.stdout.write(`wrote ${CHART_DIR}: ${[...files.keys()].join(', ')}\n`);
 }

@@ -1,15 +1,20 @@
-// The Helm chart is deploy/ templatized: fresh (scripts/build-chart.ts was run after the last change
-// to deploy/), and its defaults render exactly what `kubectl apply -k deploy/` applies.
+// The Helm chart, rendered by the real helm (the pinned build, scripts/build-tools.sh): up to date
+// with deploy/ (it is generated from it), lint-clean, its defaults render exactly what
+// `kubectl apply -k deploy/` applies, and every value lands where a platform team expects it.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
-import { renderTemplate, type Doc } from '../../../scripts/chart.ts';
+import { parseAllDocuments, stringify } from 'yaml';
+import type { Doc } from '../../../scripts/chart.ts';
 import { CHART_DIR, chartFiles, kubectlPath, renderDeploy } from '../../../scripts/build-chart.ts';
+import { findHelm } from '../../cluster/helm.ts';
 
 const kubectl = await kubectlPath();
-const runnable = (() => {
+const helmSearch = await findHelm();
+const helm = helmSearch.path;
+const kubectlRuns = (() => {
   try {
     execFileSync(kubectl, ['version', '--client'], { stdio: 'ignore' });
     return true;
@@ -17,23 +22,66 @@ const runnable = (() => {
     return false;
   }
 })();
-if (!runnable) process.stderr.write(`\nSKIPPED: the chart tests need kubectl (for kustomize); none at ${kubectl}\n`);
+const runnable = kubectlRuns && helm !== undefined;
+// In CI a missing tool fails the run (as the cluster tests do); elsewhere it is a loud skip.
+if (!runnable) {
+  const missing = [!kubectlRuns && `kubectl (for kustomize; none at ${kubectl})`, helm === undefined && `helm ${helmSearch.version} (looked at ${helmSearch.looked})`].filter(Boolean).join(' and ');
+  if (process.env.CI === 'true') throw new Error(`the chart tests need ${missing}`);
+  process.stderr.write(`\nSKIPPED: the chart tests need ${missing}\n`);
+}
+
+const RELEASE = 'lull';
+const NAMESPACE = 'lull-system';
+const scratch = mkdtempSync(join(tmpdir(), 'lull-chart-'));
+let files = 0;
+
+function helmTemplate(values: Doc = {}, extra: string[] = []): Doc[] {
+  const file = join(scratch, `values-${files++}.yaml`);
+  writeFileSync(file, stringify(values));
+  const yaml = execFileSync(helm!, ['template', RELEASE, CHART_DIR, '-n', NAMESPACE, '-f', file, ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Doc | null)
+    .filter((d): d is Doc => d !== null);
+}
+
+function helmFails(values: Doc): string {
+  try {
+    helmTemplate(values);
+  } catch (err) {
+    return String((err as { stderr?: string }).stderr ?? err);
+  }
+  throw new Error('helm template succeeded');
+}
+
+const HELM_ONLY_LABELS = ['app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'helm.sh/chart'];
+
+/** Pure: what Helm adds by design taken out, so the rest must equal deploy/. */
+function withoutHelmOnly(doc: Doc): Doc {
+  const d = structuredClone(doc);
+  const strip = (labels?: Record<string, string>) => HELM_ONLY_LABELS.forEach((l) => labels && delete labels[l]);
+  strip(d.metadata?.labels);
+  const template = d.spec?.template?.metadata;
+  if (template) {
+    strip(template.labels);
+    delete template.annotations?.['checksum/defaults'];
+    if (template.annotations && Object.keys(template.annotations).length === 0) delete template.annotations;
+  }
+  return d;
+}
 
 const key = (d: Doc) => `${d.kind}/${d.metadata?.namespace ?? ''}/${d.metadata?.name}`;
 const byKey = (docs: Doc[]) => [...docs].sort((a, b) => key(a).localeCompare(key(b)));
+const find = (docs: Doc[], kind: string, name: string) => {
+  const doc = docs.find((d) => d.kind === kind && d.metadata.name === name);
+  if (doc === undefined) throw new Error(`no ${kind} ${name} rendered`);
+  return doc;
+};
+const deployments = (docs: Doc[]) => docs.filter((d) => d.kind === 'Deployment');
+const podSpec = (d: Doc) => d.spec.template.spec;
+const main = (d: Doc) => podSpec(d).containers[0];
+const webhookArgs = (docs: Doc[]) => main(find(docs, 'Deployment', 'lull-webhook')).args as string[];
 
-function renderChart(overrides: (values: Doc) => void = () => {}): Doc[] {
-  const values = parse(readFileSync(resolve(CHART_DIR, 'values.yaml'), 'utf8')) as Doc;
-  overrides(values);
-  const dir = resolve(CHART_DIR, 'templates');
-  return readdirSync(dir).flatMap((file) =>
-    parseAllDocuments(renderTemplate(readFileSync(resolve(dir, file), 'utf8'), values))
-      .map((d) => d.toJS() as Doc | null)
-      .filter((d): d is Doc => d !== null),
-  );
-}
-
-describe.skipIf(!runnable)('the Helm chart', () => {
+describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
   const docs = runnable ? renderDeploy(kubectl) : [];
 
   it('is up to date with deploy/ (else: node scripts/build-chart.ts)', () => {
@@ -41,29 +89,148 @@ describe.skipIf(!runnable)('the Helm chart', () => {
     for (const [name, text] of chartFiles(docs, version)) expect(readFileSync(resolve(CHART_DIR, name), 'utf8'), name).toBe(text);
   });
 
-  it('renders with its default values exactly what kubectl apply -k deploy/ applies', () => {
-    expect(byKey(renderChart())).toEqual(byKey(docs));
+  it('passes helm lint --strict', () => {
+    const out = execFileSync(helm!, ['lint', '--strict', CHART_DIR, '-n', NAMESPACE], { encoding: 'utf8' });
+    expect(out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it('puts the image, replicas, resources and defaults where they belong', () => {
-    const rendered = renderChart((v) => {
-      v.image = 'registry.example/lull:9.9.9';
-      v.interceptor.replicas = 3;
-      v.reconciler.resources = { requests: { cpu: '1' } };
-      v.defaults.wakeReplicas = 2;
-      v.defaults.idleAfter = '5m';
-      v.namespace.create = false;
-    });
-    const deployments = rendered.filter((d) => d.kind === 'Deployment');
-    for (const d of deployments) expect(d.spec.template.spec.containers[0].image).toBe('registry.example/lull:9.9.9');
-    const webhook = deployments.find((d) => d.metadata.name === 'lull-webhook')!;
-    const args: string[] = webhook.spec.template.spec.containers[0].args;
-    expect(args[args.indexOf('--sidecar-image') + 1]).toBe('registry.example/lull:9.9.9');
-    expect(deployments.find((d) => d.metadata.name === 'lull-interceptor')!.spec.replicas).toBe(3);
-    expect(deployments.find((d) => d.metadata.name === 'lull-reconciler')!.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '1' } });
-    // ConfigMap data are strings, whatever type a values file gives.
-    expect(rendered.find((d) => d.kind === 'ConfigMap')!.data).toMatchObject({ 'wake-replicas': '2', 'idle-after': '5m' });
-    expect(rendered.some((d) => d.kind === 'Namespace')).toBe(false);
-    expect(rendered).toHaveLength(docs.length - 1);
+  it('renders with its default values exactly what kubectl apply -k deploy/ applies, but the Namespace (helm --create-namespace)', () => {
+    const rendered = helmTemplate();
+    expect(byKey(rendered.map(withoutHelmOnly))).toEqual(byKey(docs.filter((d) => d.kind !== 'Namespace')));
+  });
+
+  it('puts every object in the release namespace, the webhook configurations included', () => {
+    const rendered = helmTemplate({}, ['--namespace', 'platform-lull']);
+    for (const d of rendered.filter((x) => x.metadata.namespace !== undefined)) expect(d.metadata.namespace, key(d)).toBe('platform-lull');
+    const mutating = find(rendered, 'MutatingWebhookConfiguration', 'lull-webhook');
+    expect(mutating.webhooks[0].clientConfig.service.namespace).toBe('platform-lull');
+    expect(mutating.webhooks[0].namespaceSelector.matchExpressions[0].values).toContain('platform-lull');
+    for (const b of rendered.filter((x) => x.kind.endsWith('RoleBinding'))) for (const s of b.subjects) expect(s.namespace).toBe('platform-lull');
+  });
+
+  it('gives every object the recommended labels, and keeps the selectors as they were (immutable)', () => {
+    const rendered = helmTemplate();
+    for (const d of rendered) {
+      expect(d.metadata.labels, key(d)).toMatchObject({ 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/version': '0.1.0' });
+    }
+    for (const d of deployments(rendered)) {
+      expect(d.spec.template.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': RELEASE });
+      expect(Object.keys(d.spec.selector.matchLabels)).not.toContain('app.kubernetes.io/instance');
+    }
+  });
+
+  // One row per value: the values given, and what a user then sees in the rendered objects.
+  const table: { value: string; values: Doc; check: (docs: Doc[]) => void }[] = [
+    {
+      value: 'image.repository and image.tag: every part and the injected sidecar',
+      values: { image: { repository: 'registry.example/lull', tag: '9.9.9' } },
+      check: (r) => {
+        for (const d of deployments(r)) expect(main(d).image).toBe('registry.example/lull:9.9.9');
+        expect(webhookArgs(r)[webhookArgs(r).indexOf('--sidecar-image') + 1]).toBe('registry.example/lull:9.9.9');
+      },
+    },
+    {
+      value: 'image.digest wins over the tag',
+      values: { image: { digest: 'sha256:' + 'a'.repeat(64) } },
+      check: (r) => {
+        for (const d of deployments(r)) expect(main(d).image).toBe(`ghcr.io/lull-dev/lull@sha256:${'a'.repeat(64)}`);
+        expect(webhookArgs(r)).toContain(`ghcr.io/lull-dev/lull@sha256:${'a'.repeat(64)}`);
+      },
+    },
+    {
+      value: 'image.pullPolicy and imagePullSecrets',
+      values: { image: { pullPolicy: 'Always' }, imagePullSecrets: [{ name: 'regcred' }] },
+      check: (r) => {
+        for (const d of deployments(r)) {
+          expect(main(d).imagePullPolicy).toBe('Always');
+          expect(podSpec(d).imagePullSecrets).toEqual([{ name: 'regcred' }]);
+        }
+      },
+    },
+    {
+      value: 'replicas and resources per part',
+      values: { interceptor: { replicas: 3 }, reconciler: { resources: { requests: { cpu: '1' } } } },
+      check: (r) => {
+        expect(find(r, 'Deployment', 'lull-interceptor').spec.replicas).toBe(3);
+        expect(main(find(r, 'Deployment', 'lull-reconciler')).resources).toEqual({ requests: { cpu: '1' } });
+      },
+    },
+    {
+      value: 'nodeSelector, tolerations, topologySpreadConstraints, priorityClassName',
+      values: {
+        nodeSelector: { pool: 'system' },
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'system', effect: 'NoSchedule' }],
+        topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }],
+        priorityClassName: 'system-cluster-critical',
+      },
+      check: (r) => {
+        for (const d of deployments(r)) {
+          expect(podSpec(d).nodeSelector).toEqual({ pool: 'system' });
+          expect(podSpec(d).tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'system', effect: 'NoSchedule' }]);
+          expect(podSpec(d).topologySpreadConstraints[0].topologyKey).toBe('topology.kubernetes.io/zone');
+          expect(podSpec(d).priorityClassName).toBe('system-cluster-critical');
+        }
+      },
+    },
+    {
+      value: 'affinity per part replaces deploy/ anti-affinity',
+      values: { webhook: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'a', operator: 'Exists' }] }] } } } } },
+      check: (r) => {
+        expect(Object.keys(podSpec(find(r, 'Deployment', 'lull-webhook')).affinity)).toEqual(['nodeAffinity']);
+        expect(podSpec(find(r, 'Deployment', 'lull-reconciler')).affinity.podAntiAffinity).toBeDefined();
+      },
+    },
+    {
+      value: 'podAnnotations, podLabels, commonLabels, extraEnv',
+      values: { podAnnotations: { 'example.com/team': 'platform' }, podLabels: { team: 'platform' }, commonLabels: { cost: 'infra' }, extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=200' }] },
+      check: (r) => {
+        for (const d of deployments(r)) {
+          expect(d.spec.template.metadata.annotations['example.com/team']).toBe('platform');
+          expect(d.spec.template.metadata.labels.team).toBe('platform');
+          expect(main(d).env.at(-1)).toEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=200' });
+          expect(main(d).env.some((e: Doc) => e.name === 'LULL_LOG_LEVEL')).toBe(true);
+        }
+        for (const d of r) expect(d.metadata.labels.cost, key(d)).toBe('infra');
+      },
+    },
+    {
+      value: 'securityContext overridable: no fixed runAsUser (OpenShift assigns one)',
+      values: { interceptor: { podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } } },
+      check: (r) => {
+        const pod = podSpec(find(r, 'Deployment', 'lull-interceptor')).securityContext;
+        expect(pod).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+        expect(podSpec(find(r, 'Deployment', 'lull-webhook')).securityContext.runAsUser).toBe(65532);
+      },
+    },
+    {
+      value: 'webhook failurePolicy, timeoutSeconds, port, hostNetwork',
+      values: { webhook: { failurePolicy: 'Fail', timeoutSeconds: 10, port: 10250, hostNetwork: true } },
+      check: (r) => {
+        for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+          for (const w of find(r, kind, 'lull-webhook').webhooks) expect([w.failurePolicy, w.timeoutSeconds]).toEqual(['Fail', 10]);
+        }
+        const d = find(r, 'Deployment', 'lull-webhook');
+        expect(main(d).ports.find((p: Doc) => p.name === 'https').containerPort).toBe(10250);
+        expect(webhookArgs(r).slice(-2)).toEqual(['--port', '10250']);
+        expect([podSpec(d).hostNetwork, podSpec(d).dnsPolicy]).toEqual([true, 'ClusterFirstWithHostNet']);
+        expect(podSpec(find(r, 'Deployment', 'lull-reconciler')).hostNetwork).toBeUndefined();
+      },
+    },
+    {
+      value: 'defaults: strings in the ConfigMap, whatever type the values give',
+      values: { defaults: { wakeReplicas: 2, idleAfter: '5m' } },
+      check: (r) => expect(find(r, 'ConfigMap', 'lull-defaults').data).toMatchObject({ 'wake-replicas': '2', 'idle-after': '5m' }),
+    },
+  ];
+
+  it.each(table)('$value', ({ values, check }) => check(helmTemplate(values)));
+
+  it('rolls the pods when the defaults change (checksum annotation), and not otherwise', () => {
+    const sum = (docs: Doc[]) => deployments(docs).map((d) => d.spec.template.metadata.annotations['checksum/defaults']);
+    const before = sum(helmTemplate());
+    expect(before.every((s) => /^[0-9a-f]{64}$/.test(s))).toBe(true);
+    expect(sum(helmTemplate({ logLevel: 'debug' }))).toEqual(before);
+    const after = sum(helmTemplate({ defaults: { idleAfter: '1m' } }));
+    for (const [i, s] of after.entries()) expect(s).not.toBe(before[i]);
   });
 });
