@@ -15,7 +15,8 @@ export const USAGE = `usage: lull teardown [--lull-namespace NS] [--timeout DURA
 
 Before Lull is uninstalled: stops its reconciler, wakes every sleeping app (to the replicas it had)
 and waits for it, then removes Lull's state annotations, its interceptor EndpointSlices and the
-Services' interceptor routes, so every Service reaches its own pods again.
+Services' interceptor routes, so every Service reaches its own pods again; last stops the webhook
+and deletes what the parts made at run time (its Secrets, the reconciler's Lease).
 
 ${COMMON_USAGE}
       --lull-namespace <ns>  where Lull runs ($POD_NAMESPACE, else ${SYSTEM_NAMESPACE})
@@ -29,27 +30,34 @@ interface Named {
   metadata: { name: string; namespace: string; annotations?: Record<string, string> };
 }
 
+/** Made by the parts (with deploy/'s names), not by the chart. */
+const runtimeObjects = (ns: string) => [
+  `/api/v1/namespaces/${ns}/secrets/lull-webhook-tls`,
+  `/api/v1/namespaces/${ns}/secrets/lull-drain-key`,
+  `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/lull-reconciler`,
+];
+
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const asleep = (d: V1Deployment) => ['sleeping', 'waking'].includes(d.metadata?.annotations?.[STATE] ?? '') && (d.spec?.replicas ?? 1) === 0;
 const ready = (d: V1Deployment) => (d.status?.readyReplicas ?? 0) > 0;
 
-/** Polls until no reconciler pod is left: a terminating leader may still write. */
-async function stopReconciler(client: KubeClient, namespace: string, timeoutMs: number): Promise<void> {
+/** Scales a part to zero and polls until none of its pods is left: a terminating pod may still write. */
+async function stopPart(client: KubeClient, namespace: string, part: string, timeoutMs: number): Promise<void> {
   try {
-    await client.request('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/lull-reconciler/scale`, { body: { spec: { replicas: 0 } }, contentType: PATCH.merge });
+    await client.request('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/lull-${part}/scale`, { body: { spec: { replicas: 0 } }, contentType: PATCH.merge });
   } catch (err) {
     if (!isStatus(err, 404)) throw err;
     return;
   }
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const pods = await client.request<List<Named>>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: 'app.kubernetes.io/component=reconciler' } });
+    const pods = await client.request<List<Named>>('GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: `app.kubernetes.io/component=${part}` } });
     if (pods.items.length === 0) {
-      log('reconciler stopped');
+      log(`${part} stopped`);
       return;
     }
     if (Date.now() > until) {
-      log(`reconciler still has ${pods.items.length} pod(s); going on`);
+      log(`${part} still has ${pods.items.length} pod(s); going on`);
       return;
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -68,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     const lullNamespace = values['lull-namespace'] ?? (process.env.POD_NAMESPACE || SYSTEM_NAMESPACE);
     const timeoutMs = durationFlag('--timeout', values.timeout, 120_000);
 
-    await stopReconciler(client, lullNamespace, timeoutMs);
+    await stopPart(client, lullNamespace, 'reconciler', timeoutMs);
 
     const deployments = (await client.request<List<V1Deployment>>('GET', '/apis/apps/v1/deployments')).items;
     const managed = deployments.filter((d) => d.metadata?.annotations?.[STATE] !== undefined);
@@ -103,6 +111,14 @@ export async function main(argv: string[]): Promise<number> {
     const services = (await client.request<List<Named>>('GET', '/api/v1/services')).items.filter((s) => s.metadata.annotations?.[INTERCEPTOR_PORTS] !== undefined);
     for (const s of services) {
       await client.request('PATCH', `/api/v1/namespaces/${s.metadata.namespace}/services/${s.metadata.name}`, { body: { metadata: { annotations: { [INTERCEPTOR_PORTS]: null } } }, contentType: PATCH.merge }).catch((err) => {
+        if (!isStatus(err, 404)) throw err;
+      });
+    }
+    // What the parts made at run time, not in the chart: the webhook's Secrets (once it is stopped, so it
+    // does not make them again) and the reconciler's Lease.
+    await stopPart(client, lullNamespace, 'webhook', timeoutMs);
+    for (const path of runtimeObjects(lullNamespace)) {
+      await client.request('DELETE', path).catch((err) => {
         if (!isStatus(err, 404)) throw err;
       });
     }

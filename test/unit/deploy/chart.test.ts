@@ -94,9 +94,38 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
     expect(out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it('renders with its default values exactly what kubectl apply -k deploy/ applies, but the Namespace (helm --create-namespace)', () => {
-    const rendered = helmTemplate();
+  it('renders with its default values exactly what kubectl apply -k deploy/ applies, but the Namespace (helm --create-namespace) and the uninstall hook', () => {
+    const rendered = helmTemplate().filter((d) => d.metadata.annotations?.['helm.sh/hook'] === undefined);
     expect(byKey(rendered.map(withoutHelmOnly))).toEqual(byKey(docs.filter((d) => d.kind !== 'Namespace')));
+  });
+
+  it('runs lull teardown before uninstalling (a pre-delete Job with RBAC of its own, deleted after), unless turned off', () => {
+    const hooks = helmTemplate({ imagePullSecrets: [{ name: 'regcred' }] }).filter((d) => d.metadata.annotations?.['helm.sh/hook'] !== undefined);
+    expect(hooks.map((d) => d.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Job', 'Role', 'RoleBinding', 'ServiceAccount']);
+    for (const d of hooks) {
+      expect(d.metadata.annotations['helm.sh/hook']).toBe('pre-delete');
+      expect(d.metadata.annotations['helm.sh/hook-delete-policy']).toBe('before-hook-creation,hook-succeeded');
+    }
+    const job = hooks.find((d) => d.kind === 'Job')!;
+    expect(main(job).args).toEqual(['teardown', '--timeout', '2m']);
+    expect(main(job).image).toBe('ghcr.io/lull-dev/lull:0.1.0');
+    expect(podSpec(job).serviceAccountName).toBe('lull-teardown');
+    expect(podSpec(job).imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    // The RBAC exists before the Job runs.
+    for (const d of hooks.filter((x) => x.kind !== 'Job')) expect(Number(d.metadata.annotations['helm.sh/hook-weight'])).toBeLessThan(Number(job.metadata.annotations['helm.sh/hook-weight']));
+    expect(helmTemplate({ teardown: { enabled: false } }).filter((d) => d.metadata.annotations?.['helm.sh/hook'] !== undefined)).toEqual([]);
+  });
+
+  it('refuses values its schema does not allow, naming the field', () => {
+    expect(helmFails({ webhook: { failurePolicy: 'Sometimes' } })).toMatch(/failurePolicy/);
+    expect(helmFails({ image: { digest: 'latest' } })).toMatch(/digest/);
+    expect(helmFails({ imagePullPolicy: 'Always' })).toMatch(/imagePullPolicy/);
+  });
+
+  it('says in NOTES.txt where it is and how to opt an app in', () => {
+    const out = execFileSync(helm!, ['install', RELEASE, CHART_DIR, '-n', NAMESPACE, '--dry-run=client'], { encoding: 'utf8' });
+    expect(out).toContain('Lull 0.1.0 is installed in lull-system');
+    expect(out).toContain('kubectl annotate deploy/NAME lull.dev/enabled=true');
   });
 
   it('puts every object in the release namespace, the webhook configurations included', () => {

@@ -1,0 +1,163 @@
+// Lull installed, upgraded and uninstalled by the real helm (the pinned build) as a platform team
+// would: `helm install -n lull-system --create-namespace`, an app sleeps and wakes through it,
+// `helm upgrade` with changed values rolls the parts and the loop still works, and `helm uninstall`
+// wakes the sleeping app first (the pre-delete hook) and leaves nothing of Lull behind.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ensureHelm } from '../cluster/helm.ts';
+import { REPO, run } from './support/isolated-lull.ts';
+import { get } from './support/http.ts';
+import { onCluster, waitFor } from './support/kube.ts';
+
+const KUBECONFIG = inject('kubeconfig');
+const KUBECTL = inject('kubectl');
+const ID = randomBytes(3).toString('hex');
+const LULL_NS = 'lull-system';
+const APPS_NS = `lull-e2e-helm-apps-${ID}`;
+const CHART = resolve(REPO, 'deploy/helm/lull');
+const scratch = mkdtempSync(join(tmpdir(), 'lull-helm-e2e-'));
+
+const env = () => ({ ...process.env, KUBECONFIG });
+async function kubectl(args: string[], input?: string): Promise<string> {
+  const r = await run(KUBECTL, args, { env: env(), ...(input !== undefined ? { input } : {}) });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+const json = async (...args: string[]) => JSON.parse(await kubectl([...args, '-o', 'json']));
+
+let helmPath = '';
+async function helm(args: string[], values?: Record<string, unknown>): Promise<string> {
+  const extra: string[] = [];
+  if (values !== undefined) {
+    const file = join(scratch, `values-${randomBytes(3).toString('hex')}.yaml`);
+    writeFileSync(file, stringify(values));
+    extra.push('-f', file);
+  }
+  const r = await run(helmPath, [...args, ...extra, '--kubeconfig', KUBECONFIG], { env: env() });
+  if (r.code !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+const app = (name: string) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: APPS_NS, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s' } },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: 'node:24',
+            command: ['node', resolve(REPO, 'test/fixtures/http-app.ts'), '--port', '8080', '--name', name],
+            ports: [{ name: 'http', containerPort: 8080 }],
+            readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
+          },
+        ],
+      },
+    },
+  },
+});
+const service = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: APPS_NS },
+  spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+});
+
+const state = async (name: string) => (await json('get', 'deployment', name, '-n', APPS_NS)).metadata.annotations?.['lull.dev/state'];
+const interceptorSlices = async (namespace = APPS_NS) => (await json('get', 'endpointslices', '-n', namespace, '-l', 'endpointslice.kubernetes.io/managed-by=reconciler.lull.dev')).items as any[];
+const podsOf = async (part: string) => ((await json('get', 'pods', '-n', LULL_NS, '-l', `app.kubernetes.io/component=${part}`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp);
+
+async function sleepThenWake(url: string): Promise<void> {
+  await waitFor('web asleep (scaled to zero behind the interceptor)', async () => (await state('web')) === 'sleeping' && (await json('get', 'deployment', 'web', '-n', APPS_NS)).spec.replicas === 0, 120_000, 500);
+  await waitFor('the interceptor slice with endpoints', async () => (await interceptorSlices()).some((s) => s.endpoints?.length > 0), 60_000, 250);
+  await waitFor('the old pod gone', async () => (await json('get', 'pods', '-n', APPS_NS, '-l', 'app=web')).items.length === 0, 90_000, 250);
+  const woken = await get(url, 120_000);
+  expect(woken.status).toBe(200);
+  expect(woken.body).toContain('hello from web');
+}
+
+onCluster('Lull through the real helm', () => {
+  let url = '';
+
+  beforeAll(async () => {
+    helmPath = await ensureHelm();
+    const existing = await run(KUBECTL, ['get', 'deployment', 'lull-webhook', '-n', LULL_NS], { env: env() });
+    if (existing.code === 0) throw new Error(`Lull already runs in ${LULL_NS} on this cluster: this test installs its own there`);
+    await kubectl(['create', 'namespace', APPS_NS]);
+    await waitFor(`the default ServiceAccount in ${APPS_NS}`, () => kubectl(['get', 'serviceaccount', 'default', '-n', APPS_NS]).then(() => true));
+  }, 1_200_000);
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', APPS_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
+    if (helmPath) await run(helmPath, ['uninstall', 'lull', '-n', LULL_NS, '--no-hooks', '--ignore-not-found', '--kubeconfig', KUBECONFIG], { env: env() });
+    await kubectl(['delete', 'namespace', LULL_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
+  });
+
+  it('installs with helm install -n lull-system --create-namespace, every part ready', async () => {
+    const out = await helm(['install', 'lull', CHART, '-n', LULL_NS, '--create-namespace', '--wait', '--timeout', '5m']);
+    expect(out).toContain('STATUS: deployed');
+    expect(out).toContain(`Lull 0.1.0 is installed in ${LULL_NS}`);
+    for (const part of ['webhook', 'reconciler', 'interceptor']) {
+      const d = await json('get', 'deployment', `lull-${part}`, '-n', LULL_NS);
+      expect(d.status.readyReplicas).toBe(2);
+      expect(d.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': 'lull', 'app.kubernetes.io/managed-by': 'Helm' });
+    }
+  });
+
+  it('puts an opted-in app to sleep and wakes it on a request', async () => {
+    await kubectl(['apply', '-f', '-'], [app('web'), service('web')].map((o) => JSON.stringify(o)).join('\n'));
+    await waitFor('the Service routed through the sidecar', async () => (await json('get', 'service', 'web', '-n', APPS_NS)).spec.ports[0].targetPort === 'lull-8080', 120_000, 250);
+    url = `http://${(await json('get', 'service', 'web', '-n', APPS_NS)).spec.clusterIP}/`;
+    await waitFor('web to answer', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 60_000, 200);
+    await sleepThenWake(url);
+  });
+
+  it('helm upgrade with changed values rolls the parts, and the loop still works', async () => {
+    const before = (await podsOf('reconciler')).map((p) => p.metadata.name);
+    const checksum = (await json('get', 'deployment', 'lull-reconciler', '-n', LULL_NS)).spec.template.metadata.annotations['checksum/defaults'];
+    await helm(['upgrade', 'lull', CHART, '-n', LULL_NS, '--wait', '--timeout', '5m'], { defaults: { idleAfter: '20m' }, podAnnotations: { 'example.com/upgraded': 'yes' } });
+    const reconciler = await json('get', 'deployment', 'lull-reconciler', '-n', LULL_NS);
+    expect(reconciler.spec.template.metadata.annotations['checksum/defaults']).not.toBe(checksum);
+    expect((await json('get', 'configmap', 'lull-defaults', '-n', LULL_NS)).data['idle-after']).toBe('20m');
+    const after = await waitFor('the reconciler pods replaced and ready', async () => {
+      const pods = await podsOf('reconciler');
+      const ready = pods.filter((p) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length === 2 && ready.every((p) => !before.includes(p.metadata.name)) ? ready : undefined;
+    }, 180_000, 500);
+    for (const p of after) expect(p.metadata.annotations['example.com/upgraded']).toBe('yes');
+    // The app's own idle-after (3s) still wins over the new default.
+    await sleepThenWake(url);
+  });
+
+  it('helm uninstall wakes the sleeping app first and leaves nothing of Lull behind', async () => {
+    await waitFor('web asleep again before the uninstall', async () => (await state('web')) === 'sleeping' && (await json('get', 'deployment', 'web', '-n', APPS_NS)).spec.replicas === 0, 120_000, 500);
+    await helm(['uninstall', 'lull', '-n', LULL_NS, '--wait', '--timeout', '5m']);
+
+    const web = await json('get', 'deployment', 'web', '-n', APPS_NS);
+    expect(web.spec.replicas).toBe(1);
+    expect(Object.keys(web.metadata.annotations ?? {}).filter((k) => ['lull.dev/state', 'lull.dev/replicas-before-sleep', 'lull.dev/slept-at'].includes(k))).toEqual([]);
+    expect(await interceptorSlices()).toEqual([]);
+    expect((await json('get', 'service', 'web', '-n', APPS_NS)).metadata.annotations?.['lull.dev/interceptor-ports']).toBeUndefined();
+    // The Service reaches the app's own pods, with no interceptor left.
+    const served = await waitFor('web to answer without Lull', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 60_000, 200);
+    expect(served.body).toContain('hello from web');
+
+    const left = await kubectl(['get', 'all,configmaps,secrets,serviceaccounts,roles,rolebindings,jobs,poddisruptionbudgets', '-n', LULL_NS, '-l', 'app.kubernetes.io/part-of=lull', '-o', 'name']);
+    expect(left.trim()).toBe('');
+    const clusterWide = await kubectl(['get', 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations', '-l', 'app.kubernetes.io/part-of=lull', '-o', 'name']);
+    expect(clusterWide.trim()).toBe('');
+    // What the parts made at run time goes too: the webhook's Secrets, the reconciler's Lease.
+    expect(await kubectl(['get', 'secrets,leases', '-n', LULL_NS, '-o', 'name'])).not.toMatch(/lull-/);
+    expect(await kubectl(['get', 'mutatingwebhookconfigurations,validatingwebhookconfigurations', '-o', 'name'])).not.toContain('lull-webhook');
+    expect((await run(helmPath, ['status', 'lull', '-n', LULL_NS, '--kubeconfig', KUBECONFIG], { env: env() })).code).not.toBe(0);
+  });
+});
