@@ -28,6 +28,8 @@ const COMMENTS: Record<string, string> = {
   reconciler: 'One replica leads (a Lease), the other stands by.',
   interceptor: 'Holds requests for sleeping apps and wakes them: two or more.',
   teardown: 'helm uninstall first runs `lull teardown` (a pre-delete Job): wakes every sleeping app and removes Lull\'s slices; timeout per app.',
+  metrics: 'A metrics Service per part (/metrics), and a ServiceMonitor per part for the Prometheus Operator (needs its CRD).',
+  networkPolicy: 'Ingress NetworkPolicies for the webhook (its port, from anywhere: the API server) and the reconciler (its admin port from metricsFrom only); the interceptor stays open.',
   defaults: 'Cluster-wide defaults for apps without the annotation (lull.dev/idle-after, wake-replicas, hold-timeout, max-held); a change rolls the parts.',
 };
 
@@ -45,6 +47,8 @@ export const EXTRA_VALUES: Doc = {
   priorityClassName: '',
   webhook: { hostNetwork: false },
   teardown: { enabled: true, timeout: '2m', activeDeadlineSeconds: 600 },
+  metrics: { service: { enabled: false }, serviceMonitor: { enabled: false, interval: '30s', labels: {} } },
+  networkPolicy: { enabled: false, metricsFrom: [] },
 };
 
 function merge(into: Doc, extra: Doc): Doc {

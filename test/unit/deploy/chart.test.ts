@@ -250,6 +250,38 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
       values: { defaults: { wakeReplicas: 2, idleAfter: '5m' } },
       check: (r) => expect(find(r, 'ConfigMap', 'lull-defaults').data).toMatchObject({ 'wake-replicas': '2', 'idle-after': '5m' }),
     },
+    {
+      value: 'metrics: a Service per part, and ServiceMonitors (off by default)',
+      values: { metrics: { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } } },
+      check: (r) => {
+        const services = r.filter((d) => d.kind === 'Service' && d.metadata.name.endsWith('-metrics'));
+        expect(services.map((d) => [d.metadata.name, d.spec.ports[0].targetPort])).toEqual([
+          ['lull-webhook-metrics', 'https'],
+          ['lull-reconciler-metrics', 'http-admin'],
+          ['lull-interceptor-metrics', 'admin'],
+        ]);
+        const monitors = r.filter((d) => d.kind === 'ServiceMonitor');
+        expect(monitors.map((d) => [d.spec.selector.matchLabels['app.kubernetes.io/component'], d.spec.endpoints[0].scheme])).toEqual([
+          ['webhook', 'https'],
+          ['reconciler', 'http'],
+          ['interceptor', 'http'],
+        ]);
+        for (const m of monitors) expect(m.metadata.labels.release).toBe('prometheus');
+        expect(helmTemplate().some((d) => d.kind === 'ServiceMonitor' || d.metadata.name.endsWith('-metrics'))).toBe(false);
+      },
+    },
+    {
+      value: 'networkPolicy: the webhook port open (the API server), the reconciler only to metricsFrom (off by default)',
+      values: { networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }] }, webhook: { port: 10250 } },
+      check: (r) => {
+        const policies = r.filter((d) => d.kind === 'NetworkPolicy');
+        expect(policies.map((d) => d.metadata.name)).toEqual(['lull-webhook', 'lull-reconciler']);
+        expect(policies[0].spec.ingress).toEqual([{ ports: [{ port: 10250, protocol: 'TCP' }] }]);
+        expect(policies[1].spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }], ports: [{ port: 9950, protocol: 'TCP' }] }]);
+        expect(helmTemplate({ networkPolicy: { enabled: true } }).find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'lull-reconciler')!.spec.ingress).toEqual([]);
+        expect(helmTemplate().some((d) => d.kind === 'NetworkPolicy')).toBe(false);
+      },
+    },
   ];
 
   it.each(table)('$value', ({ values, check }) => check(helmTemplate(values)));
