@@ -276,8 +276,8 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
       check: (r) => {
         const policies = r.filter((d) => d.kind === 'NetworkPolicy');
         expect(policies.map((d) => d.metadata.name)).toEqual(['lull-webhook', 'lull-reconciler']);
-        expect(policies[0].spec.ingress).toEqual([{ ports: [{ port: 10250, protocol: 'TCP' }] }]);
-        expect(policies[1].spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }], ports: [{ port: 9950, protocol: 'TCP' }] }]);
+        expect(policies[0]!.spec.ingress).toEqual([{ ports: [{ port: 10250, protocol: 'TCP' }] }]);
+        expect(policies[1]!.spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }], ports: [{ port: 9950, protocol: 'TCP' }] }]);
         expect(helmTemplate({ networkPolicy: { enabled: true } }).find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'lull-reconciler')!.spec.ingress).toEqual([]);
         expect(helmTemplate().some((d) => d.kind === 'NetworkPolicy')).toBe(false);
       },
