@@ -27,6 +27,7 @@ const COMMENTS: Record<string, string> = {
   webhook: 'Admission webhook: two replicas keep admissions flowing during a rollout. hostNetwork for clusters whose API server cannot reach pod IPs (private GKE, EKS with a custom CNI): pick a port free on the nodes.',
   reconciler: 'One replica leads (a Lease), the other stands by.',
   interceptor: 'Holds requests for sleeping apps and wakes them: two or more.',
+  sidecar: 'The sidecar the webhook injects into each app\'s pods: its resources (else 10m/48Mi requests, 256Mi limit); its image and pull policy are image.*.',
   teardown: 'helm uninstall first runs `lull teardown` (a pre-delete Job): wakes every sleeping app and removes Lull\'s slices; timeout per app.',
   metrics: 'A metrics Service per part (/metrics), and a ServiceMonitor per part for the Prometheus Operator (needs its CRD).',
   networkPolicy: 'Ingress NetworkPolicies for the webhook (its port, from anywhere: the API server) and the reconciler (its admin port from metricsFrom only); the interceptor stays open.',
@@ -46,6 +47,7 @@ export const EXTRA_VALUES: Doc = {
   topologySpreadConstraints: [],
   priorityClassName: '',
   webhook: { hostNetwork: false },
+  sidecar: { resources: {} },
   teardown: { enabled: true, timeout: '2m', activeDeadlineSeconds: 600 },
   metrics: { service: { enabled: false }, serviceMonitor: { enabled: false, interval: '30s', labels: {} } },
   networkPolicy: { enabled: false, metricsFrom: [] },
@@ -114,7 +116,7 @@ if (import.meta.main) {
   // Only the generated templates: _helpers.tpl, NOTES.txt and the hooks are written by hand.
   const templates = resolve(CHART_DIR, 'templates');
   mkdirSync(templates, { recursive: true });
-  for (const name of readdirSync(templates)) if (readFileSync(resolve(templates, name), 'utf8').startsWith(GENERATED)) rmSync(resolve(templates, name));
+  for (const name of readdirSync(templates)) if (readFileSync(resolve(templates, name), 'utf8').startsWith(GENERATED.slice(0, 36))) rmSync(resolve(templates, name));
   for (const [name, text] of files) writeFileSync(resolve(CHART_DIR, name), text);
   process.stdout.write(`wrote ${CHART_DIR}: ${[...files.keys()].join(', ')}\n`);
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import type { V1ResourceRequirements } from '@kubernetes/client-node';
 import { SYSTEM_NAMESPACE } from '../core/annotations.ts';
 import { parseDuration } from '../core/duration.ts';
 import { errors, lullError } from '../core/errors.ts';
@@ -20,6 +21,9 @@ export interface WebhookConfig {
   tls: TlsSettings;
   resyncMs: number;
   sidecarImage: string;
+  sidecarPullPolicy: string;
+  /** Replaces the sidecar's built-in requests and limits. */
+  sidecarResources?: V1ResourceRequirements;
   version: string;
   shutdownDelayMs: number;
   /** Users that may write Lull's annotations besides the service accounts of its namespace. */
@@ -46,6 +50,8 @@ export const USAGE = `usage: lull webhook [flags]
   --ca-validity <duration>      CA lifetime (87600h)
   --resync <duration>           longest time between checks of the Secret and caBundle (5m)
   --sidecar-image <ref>         image of the injected sidecar (${LULL_IMAGE_REPOSITORY}:<version>)
+  --sidecar-resources <json>    the sidecar's resources, e.g. {"requests":{"cpu":"10m","memory":"48Mi"}} (those)
+  --sidecar-image-pull-policy <p>  IfNotPresent, Always or Never (IfNotPresent)
   --sidecar-version <v>         version recorded in lull.dev/injected (${LULL_VERSION})
   --trusted-user <name>         a user that may write Lull's annotations too, e.g. a part run outside the
                                 cluster (repeatable; the service accounts of --namespace always may)
@@ -57,6 +63,25 @@ function duration(flag: string, value: string, minMs: number): number {
   const ms = parseDuration(value);
   if (ms === undefined || ms < minMs) throw lullError(errors.invalidConfig, flag, value, `a duration such as 90s or 720h, at least ${minMs} ms`);
   return ms;
+}
+
+const PULL_POLICIES = ['IfNotPresent', 'Always', 'Never'];
+
+/** Pure: --sidecar-resources, a JSON object of requests and/or limits. */
+function sidecarResources(text: string): V1ResourceRequirements {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const ok = (v: unknown) => v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((q) => typeof q === 'string' || typeof q === 'number'));
+  const r = parsed as Record<string, unknown> | undefined;
+  if (r === undefined || typeof r !== 'object' || r === null || Array.isArray(r) || Object.keys(r).some((k) => k !== 'requests' && k !== 'limits') || !ok(r.requests) || !ok(r.limits)) {
+    throw lullError(errors.invalidConfig, '--sidecar-resources', text, 'a JSON object with requests and/or limits, e.g. {"requests":{"cpu":"10m"}}');
+  }
+  const quantities = (v: unknown) => Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, q]) => [k, String(q)]));
+  return { ...(r.requests ? { requests: quantities(r.requests) } : {}), ...(r.limits ? { limits: quantities(r.limits) } : {}) };
 }
 
 /** Pure: reads nothing but its arguments. */
@@ -80,6 +105,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'ca-validity': { type: 'string', default: '87600h' },
       resync: { type: 'string', default: '5m' },
       'sidecar-image': { type: 'string' },
+      'sidecar-resources': { type: 'string' },
+      'sidecar-image-pull-policy': { type: 'string', default: 'IfNotPresent' },
       'sidecar-version': { type: 'string', default: LULL_VERSION },
       'shutdown-delay': { type: 'string', default: '3s' },
       'trusted-user': { type: 'string', multiple: true, default: [] },
@@ -95,6 +122,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (renewBeforeMs >= certValidityMs) throw lullError(errors.invalidConfig, '--renew-before', values['renew-before'], 'shorter than --cert-validity');
   const caValidityMs = duration('--ca-validity', values['ca-validity'], 1000);
   if (caValidityMs <= 2 * certValidityMs) throw lullError(errors.invalidConfig, '--ca-validity', values['ca-validity'], 'more than twice --cert-validity');
+
+  const pullPolicy = values['sidecar-image-pull-policy'];
+  if (!PULL_POLICIES.includes(pullPolicy)) throw lullError(errors.invalidConfig, '--sidecar-image-pull-policy', pullPolicy, PULL_POLICIES.join(', '));
+  const resources = values['sidecar-resources'] === undefined ? undefined : sidecarResources(values['sidecar-resources']);
 
   const { namespace, service } = values;
   const serviceNames = service ? [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`] : [];
@@ -116,6 +147,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     },
     resyncMs: duration('--resync', values.resync, 100),
     sidecarImage: values['sidecar-image'] ?? `${LULL_IMAGE_REPOSITORY}:${version}`,
+    sidecarPullPolicy: pullPolicy,
+    ...(resources ? { sidecarResources: resources } : {}),
     version,
     shutdownDelayMs: duration('--shutdown-delay', values['shutdown-delay'], 0),
     trustedUsers: values['trusted-user'],

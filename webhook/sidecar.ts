@@ -1,5 +1,5 @@
 // The sidecar container the webhook injects: a native sidecar configured only through its env contract.
-import type { V1Container, V1PodSpec, V1Probe } from '@kubernetes/client-node';
+import type { V1Container, V1PodSpec, V1Probe, V1ResourceRequirements } from '@kubernetes/client-node';
 import { formatDuration } from '../core/duration.ts';
 import {
   SIDECAR_ADMIN_PORT_NAME,
@@ -15,6 +15,10 @@ import type { PortPlan } from './ports.ts';
 
 export interface SidecarOptions {
   image: string;
+  /** IfNotPresent unless given. */
+  pullPolicy?: string;
+  /** The built-in requests and limits unless given. */
+  resources?: V1ResourceRequirements;
   drainQuietMs?: number;
   drainMaxMs?: number;
   /** This Deployment's drain token (drain-key.ts); also sent by its preStop hooks. */
@@ -79,7 +83,7 @@ export function sidecarContainer(spec: V1PodSpec, plan: PortPlan, options: Sidec
   return {
     name: SIDECAR_CONTAINER_NAME,
     image: options.image,
-    imagePullPolicy: 'IfNotPresent',
+    imagePullPolicy: options.pullPolicy ?? 'IfNotPresent',
     args: [...SIDECAR_ARGS],
     restartPolicy: 'Always',
     ports: [
@@ -89,7 +93,7 @@ export function sidecarContainer(spec: V1PodSpec, plan: PortPlan, options: Sidec
     env,
     readinessProbe: { httpGet: adminGet(SIDECAR_PATHS.ready), periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 2 },
     livenessProbe: { httpGet: adminGet(SIDECAR_PATHS.healthz), periodSeconds: 10, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 3 },
-    resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '256Mi' } },
+    resources: options.resources ?? { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '256Mi' } },
     securityContext: {
       runAsNonRoot: true,
       runAsUser: NON_ROOT_ID,

@@ -177,11 +177,21 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
       },
     },
     {
-      value: 'replicas and resources per part',
-      values: { interceptor: { replicas: 3 }, reconciler: { resources: { requests: { cpu: '1' } } } },
+      value: 'sidecar resources and pull policy reach the webhook, which injects them',
+      values: { image: { pullPolicy: 'Always' }, sidecar: { resources: { requests: { cpu: '5m', memory: '32Mi' } } } },
+      check: (r) => {
+        const args = webhookArgs(r);
+        expect(args[args.indexOf('--sidecar-image-pull-policy') + 1]).toBe('Always');
+        expect(JSON.parse(args[args.indexOf('--sidecar-resources') + 1]!)).toEqual({ requests: { cpu: '5m', memory: '32Mi' } });
+      },
+    },
+    {
+      value: 'replicas and resources per part (merged into the defaults, as Helm merges maps; null drops a key)',
+      values: { interceptor: { replicas: 3 }, reconciler: { resources: { requests: { cpu: '1' }, limits: null } } },
       check: (r) => {
         expect(find(r, 'Deployment', 'lull-interceptor').spec.replicas).toBe(3);
-        expect(main(find(r, 'Deployment', 'lull-reconciler')).resources).toEqual({ requests: { cpu: '1' } });
+        expect(main(find(r, 'Deployment', 'lull-reconciler')).resources).toEqual({ requests: { cpu: '1', memory: '128Mi' } });
+        expect(main(find(r, 'Deployment', 'lull-webhook')).resources.limits).toEqual({ memory: '256Mi' });
       },
     },
     {
@@ -202,8 +212,8 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
       },
     },
     {
-      value: 'affinity per part replaces deploy/ anti-affinity',
-      values: { webhook: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'a', operator: 'Exists' }] }] } } } } },
+      value: 'affinity per part, deploy/ anti-affinity dropped with null',
+      values: { webhook: { affinity: { podAntiAffinity: null, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'a', operator: 'Exists' }] }] } } } } },
       check: (r) => {
         expect(Object.keys(podSpec(find(r, 'Deployment', 'lull-webhook')).affinity)).toEqual(['nodeAffinity']);
         expect(podSpec(find(r, 'Deployment', 'lull-reconciler')).affinity.podAntiAffinity).toBeDefined();
@@ -224,7 +234,7 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
     },
     {
       value: 'securityContext overridable: no fixed runAsUser (OpenShift assigns one)',
-      values: { interceptor: { podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } } },
+      values: { interceptor: { podSecurityContext: { runAsUser: null, runAsGroup: null } } },
       check: (r) => {
         const pod = podSpec(find(r, 'Deployment', 'lull-interceptor')).securityContext;
         expect(pod).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });

@@ -19,6 +19,17 @@ describe('parseConfig', () => {
     expect(config.mutatingConfigName).toBe('e2e');
   });
 
+  it('takes the sidecar\'s resources and pull policy', () => {
+    expect(parseConfig([], {})).toMatchObject({ sidecarPullPolicy: 'IfNotPresent' });
+    expect(parseConfig([], {}).sidecarResources).toBeUndefined();
+    const config = parseConfig(['--sidecar-resources', '{"requests":{"cpu":"5m","memory":32000000},"limits":{"memory":"64Mi"}}', '--sidecar-image-pull-policy', 'Always'], {});
+    expect(config.sidecarResources).toEqual({ requests: { cpu: '5m', memory: '32000000' }, limits: { memory: '64Mi' } });
+    expect(config.sidecarPullPolicy).toBe('Always');
+    expect(() => parseConfig(['--sidecar-resources', '{"request":{}}'])).toThrow(/setting --sidecar-resources has value .*request.*: a JSON object with requests and\/or limits/);
+    expect(() => parseConfig(['--sidecar-resources', 'cpu=1'])).toThrow('--sidecar-resources');
+    expect(() => parseConfig(['--sidecar-image-pull-policy', 'Sometimes'])).toThrow('setting --sidecar-image-pull-policy has value "Sometimes": IfNotPresent, Always, Never');
+  });
+
   it('refuses bad settings with the flag, the value and what is allowed', () => {
     expect(() => parseConfig(['--port', '99999'])).toThrow('setting --port has value "99999": a port from 1 to 65535');
     expect(() => parseConfig(['--cert-validity', '1h', '--renew-before', '2h'])).toThrow('setting --renew-before has value "2h": shorter than --cert-validity');

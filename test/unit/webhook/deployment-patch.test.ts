@@ -163,6 +163,15 @@ describe('Deployment patches against later user changes', () => {
     expect(env(admit(edited, 'inject'), 'LULL_APP_READINESS')).toBeUndefined();
   });
 
+  it('gives the sidecar the resources and pull policy it is told, and rebuilds it when they change', () => {
+    const options = { ...v1, pullPolicy: 'Always', resources: { requests: { cpu: '5m', memory: '32Mi' } } };
+    const injected = admit(table.web, 'inject', options);
+    expect(sidecarOf(injected).imagePullPolicy).toBe('Always');
+    expect(sidecarOf(injected).resources).toEqual({ requests: { cpu: '5m', memory: '32Mi' } });
+    expect(sidecarOf(admit(table.web, 'inject')).resources).toEqual({ requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '256Mi' } });
+    expect(sidecarOf(admit(injected, 'inject')).resources).toEqual({ requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '256Mi' } });
+  });
+
   it('changes nothing when told to leave', () => {
     expect(deploymentPatch(withDefaults(table.web), 'leave', v1)).toEqual([]);
   });

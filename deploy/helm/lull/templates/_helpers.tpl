@@ -80,4 +80,12 @@ dnsPolicy: ClusterFirstWithHostNet
 - --port
 - {{ .Values.webhook.port | quote }}
 {{- end }}
+{{- if ne .Values.image.pullPolicy "IfNotPresent" }}
+- --sidecar-image-pull-policy
+- {{ .Values.image.pullPolicy | quote }}
+{{- end }}
+{{- with .Values.sidecar.resources }}
+- --sidecar-resources
+- {{ toJson . | quote }}
+{{- end }}
 {{- end }}
