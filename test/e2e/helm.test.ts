@@ -7,7 +7,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { stringify } from 'yaml';
 import { ensureHelm } from '../cluster/helm.ts';
 import { REPO, run } from './support/isolated-lull.ts';
 import { get } from './support/http.ts';
@@ -34,7 +33,8 @@ async function helm(args: string[], values?: Record<string, unknown>): Promise<s
   const extra: string[] = [];
   if (values !== undefined) {
     const file = join(scratch, `values-${randomBytes(3).toString('hex')}.yaml`);
-    writeFileSync(file, stringify(values));
+    // JSON is YAML that Helm's YAML 1.1 parser cannot misread (an unquoted yes is a boolean there).
+    writeFileSync(file, JSON.stringify(values));
     extra.push('-f', file);
   }
   const r = await run(helmPath, [...args, ...extra, '--kubeconfig', KUBECONFIG], { env: env() });
@@ -151,8 +151,8 @@ onCluster('Lull through the real helm', () => {
     const served = await waitFor('web to answer without Lull', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 60_000, 200);
     expect(served.body).toContain('hello from web');
 
-    const left = await kubectl(['get', 'all,configmaps,secrets,serviceaccounts,roles,rolebindings,jobs,poddisruptionbudgets', '-n', LULL_NS, '-l', 'app.kubernetes.io/part-of=lull', '-o', 'name']);
-    expect(left.trim()).toBe('');
+    // The parts' pods go after their Deployments, as the garbage collector gets to them.
+    await waitFor('no object of Lull left in its namespace', async () => (await kubectl(['get', 'all,configmaps,secrets,serviceaccounts,roles,rolebindings,jobs,poddisruptionbudgets', '-n', LULL_NS, '-l', 'app.kubernetes.io/part-of=lull', '-o', 'name'])).trim() === '', 120_000, 500);
     const clusterWide = await kubectl(['get', 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations', '-l', 'app.kubernetes.io/part-of=lull', '-o', 'name']);
     expect(clusterWide.trim()).toBe('');
     // What the parts made at run time goes too: the webhook's Secrets, the reconciler's Lease.

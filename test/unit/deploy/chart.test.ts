@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import type { Doc } from '../../../scripts/chart.ts';
 import { CHART_DIR, chartFiles, kubectlPath, renderDeploy } from '../../../scripts/build-chart.ts';
 import { findHelm } from '../../cluster/helm.ts';
@@ -37,7 +37,8 @@ let files = 0;
 
 function helmTemplate(values: Doc = {}, extra: string[] = []): Doc[] {
   const file = join(scratch, `values-${files++}.yaml`);
-  writeFileSync(file, stringify(values));
+  // JSON is YAML that Helm's YAML 1.1 parser cannot misread (an unquoted yes is a boolean there).
+  writeFileSync(file, JSON.stringify(values));
   const yaml = execFileSync(helm!, ['template', RELEASE, CHART_DIR, '-n', NAMESPACE, '-f', file, ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return parseAllDocuments(yaml)
     .map((d) => d.toJS() as Doc | null)
