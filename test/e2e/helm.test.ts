@@ -99,8 +99,9 @@ onCluster('Lull through the real helm', () => {
   afterAll(async () => {
     await kubectl(['delete', 'namespace', APPS_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
     if (helmPath) await run(helmPath, ['uninstall', 'lull', '-n', LULL_NS, '--no-hooks', '--ignore-not-found', '--kubeconfig', KUBECONFIG], { env: env() });
-    await kubectl(['delete', 'namespace', LULL_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
-  });
+    // Gone before the next file runs: other e2e files put parts of their own in lull-system.
+    await kubectl(['delete', 'namespace', LULL_NS, '--ignore-not-found', '--timeout=180s']).catch(() => undefined);
+  }, 300_000);
 
   it('installs with helm install -n lull-system --create-namespace, every part ready', async () => {
     const out = await helm(['install', 'lull', CHART, '-n', LULL_NS, '--create-namespace', '--wait', '--timeout', '5m']);
