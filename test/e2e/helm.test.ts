@@ -112,7 +112,7 @@ onCluster('Lull through the real helm', () => {
       expect(d.status.readyReplicas).toBe(2);
       expect(d.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': 'lull', 'app.kubernetes.io/managed-by': 'Helm' });
     }
-  });
+  }, 420_000);
 
   it('puts an opted-in app to sleep and wakes it on a request', async () => {
     await kubectl(['apply', '-f', '-'], [app('web'), service('web')].map((o) => JSON.stringify(o)).join('\n'));
@@ -120,7 +120,7 @@ onCluster('Lull through the real helm', () => {
     url = `http://${(await json('get', 'service', 'web', '-n', APPS_NS)).spec.clusterIP}/`;
     await waitFor('web to answer', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 60_000, 200);
     await sleepThenWake(url);
-  });
+  }, 420_000);
 
   it('helm upgrade with changed values rolls the parts, and the loop still works', async () => {
     const before = (await podsOf('reconciler')).map((p) => p.metadata.name);
@@ -137,7 +137,7 @@ onCluster('Lull through the real helm', () => {
     for (const p of after) expect(p.metadata.annotations['example.com/upgraded']).toBe('yes');
     // The app's own idle-after (3s) still wins over the new default.
     await sleepThenWake(url);
-  });
+  }, 420_000);
 
   it('helm uninstall wakes the sleeping app first and leaves nothing of Lull behind', async () => {
     await waitFor('web asleep again before the uninstall', async () => (await state('web')) === 'sleeping' && (await json('get', 'deployment', 'web', '-n', APPS_NS)).spec.replicas === 0, 120_000, 500);
@@ -160,5 +160,5 @@ onCluster('Lull through the real helm', () => {
     expect(await kubectl(['get', 'secrets,leases', '-n', LULL_NS, '-o', 'name'])).not.toMatch(/lull-/);
     expect(await kubectl(['get', 'mutatingwebhookconfigurations,validatingwebhookconfigurations', '-o', 'name'])).not.toContain('lull-webhook');
     expect((await run(helmPath, ['status', 'lull', '-n', LULL_NS, '--kubeconfig', KUBECONFIG], { env: env() })).code).not.toBe(0);
-  });
+  }, 420_000);
 });
