@@ -24,6 +24,8 @@ export const INTERCEPTOR_PORTS = 'lull.dev/interceptor-ports';
 export const ORIGINAL_GRACE_PERIOD = 'lull.dev/original-grace-period';
 /** On a Service: targetPorts the webhook rewrote to the sidecar, JSON {"<service port>": <original targetPort>}. */
 export const ORIGINAL_TARGET_PORTS = 'lull.dev/original-target-ports';
+/** On a Deployment: the imagePullSecrets the webhook added for the sidecar's image, comma-separated names. */
+export const ADDED_PULL_SECRETS = 'lull.dev/added-pull-secrets';
 /** The no-op touch the reconciler writes to re-submit a Deployment or Service through the webhook. */
 export const TOUCHED_AT = 'lull.dev/touched-at';
 
@@ -35,6 +37,7 @@ export const LULL_OWNED = [
   INTERCEPTOR_PORTS,
   ORIGINAL_GRACE_PERIOD,
   ORIGINAL_TARGET_PORTS,
+  ADDED_PULL_SECRETS,
   TOUCHED_AT,
 ] as const;
 

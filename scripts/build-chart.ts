@@ -14,7 +14,7 @@ export const CHART_DIR = resolve(REPO, 'deploy/helm/lull');
 /** One line above each top-level value in values.yaml. */
 const COMMENTS: Record<string, string> = {
   image: 'The one image of every part, and of the sidecar the webhook injects; a digest (sha256:...) wins over the tag.',
-  imagePullSecrets: 'Secrets (in the release namespace) to pull the image with: [{ name: regcred }].',
+  imagePullSecrets: 'Secrets to pull the image with: [{ name: regcred }]; the webhook adds them to injected pods too (they must exist in the apps\' namespaces).',
   logLevel: 'pino level of every part: trace, debug, info, warn, error.',
   commonLabels: 'Added to every object the chart renders.',
   podLabels: 'Added to the pods of every part.',

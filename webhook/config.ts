@@ -22,6 +22,8 @@ export interface WebhookConfig {
   resyncMs: number;
   sidecarImage: string;
   sidecarPullPolicy: string;
+  /** Secrets the webhook adds to an injected pod's imagePullSecrets (and removes on opt-out). */
+  sidecarPullSecrets: string[];
   /** Replaces the sidecar's built-in requests and limits. */
   sidecarResources?: V1ResourceRequirements;
   version: string;
@@ -52,6 +54,7 @@ export const USAGE = `usage: lull webhook [flags]
   --sidecar-image <ref>         image of the injected sidecar (${LULL_IMAGE_REPOSITORY}:<version>)
   --sidecar-resources <json>    the sidecar's resources, e.g. {"requests":{"cpu":"10m","memory":"48Mi"}} (those)
   --sidecar-image-pull-policy <p>  IfNotPresent, Always or Never (IfNotPresent)
+  --sidecar-image-pull-secret <name>  a Secret in each app's namespace to pull the sidecar's image with (repeatable)
   --sidecar-version <v>         version recorded in lull.dev/injected (${LULL_VERSION})
   --trusted-user <name>         a user that may write Lull's annotations too, e.g. a part run outside the
                                 cluster (repeatable; the service accounts of --namespace always may)
@@ -107,6 +110,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'sidecar-image': { type: 'string' },
       'sidecar-resources': { type: 'string' },
       'sidecar-image-pull-policy': { type: 'string', default: 'IfNotPresent' },
+      'sidecar-image-pull-secret': { type: 'string', multiple: true, default: [] },
       'sidecar-version': { type: 'string', default: LULL_VERSION },
       'shutdown-delay': { type: 'string', default: '3s' },
       'trusted-user': { type: 'string', multiple: true, default: [] },
@@ -148,6 +152,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     resyncMs: duration('--resync', values.resync, 100),
     sidecarImage: values['sidecar-image'] ?? `${LULL_IMAGE_REPOSITORY}:${version}`,
     sidecarPullPolicy: pullPolicy,
+    sidecarPullSecrets: values['sidecar-image-pull-secret'],
     ...(resources ? { sidecarResources: resources } : {}),
     version,
     shutdownDelayMs: duration('--shutdown-delay', values['shutdown-delay'], 0),

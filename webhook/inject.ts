@@ -1,6 +1,6 @@
 // Opt-in: the Deployment with the sidecar, drain hooks, room for the drain, and what was changed recorded.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { INJECTED, ORIGINAL_GRACE_PERIOD } from '../core/annotations.ts';
+import { ADDED_PULL_SECRETS, INJECTED, ORIGINAL_GRACE_PERIOD } from '../core/annotations.ts';
 import { SIDECAR_DRAIN_MAX_MS } from '../core/sidecar-contract.ts';
 import { covers } from './covers.ts';
 import { drainHook } from './drain-hook.ts';
@@ -12,6 +12,8 @@ import { strip } from './strip.ts';
 export interface InjectOptions extends SidecarOptions {
   /** Recorded in `lull.dev/injected`. */
   version: string;
+  /** Secrets (in the app's namespace) to pull the sidecar's image with; the ones the pod lacks are added and recorded. */
+  pullSecrets?: readonly string[];
 }
 
 // The apiserver's default when terminationGracePeriodSeconds is unset.
@@ -47,6 +49,12 @@ export function inject(deployment: V1Deployment, options: InjectOptions): V1Depl
   const metadata = (copy.metadata ??= {});
   const annotations: Record<string, string> = (metadata.annotations ??= {});
   annotations[INJECTED] = options.version;
+  const have = new Set((spec.imagePullSecrets ?? []).map((s) => s.name));
+  const added = (options.pullSecrets ?? []).filter((name) => !have.has(name));
+  if (added.length > 0) {
+    spec.imagePullSecrets = [...(spec.imagePullSecrets ?? []), ...added.map((name) => ({ name }))];
+    annotations[ADDED_PULL_SECRETS] = added.join(',');
+  }
   const required = requiredGraceSeconds(options.drainMaxMs ?? SIDECAR_DRAIN_MAX_MS);
   const current = spec.terminationGracePeriodSeconds;
   if (hooked && (current ?? DEFAULT_GRACE_SECONDS) < required) {

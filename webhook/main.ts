@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
   const context: AdmissionContext = {
     ownNamespace: config.namespace,
     trustedUsers: config.trustedUsers,
-    inject: { image: config.sidecarImage, version: config.version, pullPolicy: config.sidecarPullPolicy, ...(config.sidecarResources ? { resources: config.sidecarResources } : {}) },
+    inject: { image: config.sidecarImage, version: config.version, pullPolicy: config.sidecarPullPolicy, pullSecrets: config.sidecarPullSecrets, ...(config.sidecarResources ? { resources: config.sidecarResources } : {}) },
     namespaceLabels: (name) => (namespaces.synced() ? namespaces.get('', name) : undefined),
     backends: (namespace) => (deployments.synced() ? [...deployments.list(namespace)] : undefined),
     services: (namespace) => (services.synced() ? [...services.list(namespace)] : undefined),

@@ -1,8 +1,8 @@
 // Lull-owned annotations: who may write them, and which ones a request sets or changes.
-import { INJECTED, LULL_OWNED, ORIGINAL_GRACE_PERIOD, ORIGINAL_TARGET_PORTS } from '../core/annotations.ts';
+import { ADDED_PULL_SECRETS, INJECTED, LULL_OWNED, ORIGINAL_GRACE_PERIOD, ORIGINAL_TARGET_PORTS } from '../core/annotations.ts';
 
 /** Written by the mutating webhook itself, so only the incoming object (before mutation) shows a user's edit. */
-export const WEBHOOK_WRITTEN: readonly string[] = [INJECTED, ORIGINAL_GRACE_PERIOD, ORIGINAL_TARGET_PORTS];
+export const WEBHOOK_WRITTEN: readonly string[] = [INJECTED, ORIGINAL_GRACE_PERIOD, ORIGINAL_TARGET_PORTS, ADDED_PULL_SECRETS];
 /** Written by the reconciler and interceptor through the API: any change the validator sees is someone's request. */
 export const API_WRITTEN: readonly string[] = LULL_OWNED.filter((key) => !WEBHOOK_WRITTEN.includes(key));
 

@@ -1,6 +1,6 @@
 // Opt-out: a Deployment without anything Lull added, restored from what Lull recorded.
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
-import { INJECTED, ORIGINAL_GRACE_PERIOD } from '../core/annotations.ts';
+import { ADDED_PULL_SECRETS, INJECTED, ORIGINAL_GRACE_PERIOD } from '../core/annotations.ts';
 import { SIDECAR_CONTAINER_NAME } from '../core/sidecar-contract.ts';
 import { isDrainHook } from './drain-hook.ts';
 import { parseGraceRecord } from './grace-period.ts';
@@ -37,7 +37,8 @@ export function editableCopy(deployment: V1Deployment): V1Deployment {
 export function strip(deployment: V1Deployment): Stripped {
   const copy = editableCopy(deployment);
   const record = parseGraceRecord(copy.metadata?.annotations?.[ORIGINAL_GRACE_PERIOD]);
-  deleteAnnotations(copy.metadata, [INJECTED, ORIGINAL_GRACE_PERIOD]);
+  const addedSecrets = (copy.metadata?.annotations?.[ADDED_PULL_SECRETS] ?? '').split(',').filter(Boolean);
+  deleteAnnotations(copy.metadata, [INJECTED, ORIGINAL_GRACE_PERIOD, ADDED_PULL_SECRETS]);
   const spec = copy.spec?.template?.spec;
   if (spec === undefined) return { deployment: copy };
 
@@ -53,6 +54,11 @@ export function strip(deployment: V1Deployment): Stripped {
     if (!isDrainHook(container.lifecycle?.preStop)) continue;
     delete container.lifecycle!.preStop;
     if (Object.keys(container.lifecycle!).length === 0) delete container.lifecycle;
+  }
+
+  if (addedSecrets.length > 0 && spec.imagePullSecrets !== undefined) {
+    spec.imagePullSecrets = spec.imagePullSecrets.filter((s) => !addedSecrets.includes(s.name ?? ''));
+    if (spec.imagePullSecrets.length === 0) delete spec.imagePullSecrets;
   }
 
   // Only undo Lull's own value: a grace period the user changed since is theirs.

@@ -168,12 +168,15 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
       },
     },
     {
-      value: 'image.pullPolicy and imagePullSecrets',
-      values: { image: { pullPolicy: 'Always' }, imagePullSecrets: [{ name: 'regcred' }] },
+      value: 'image.pullPolicy and imagePullSecrets, for the parts and the injected sidecar',
+      values: { image: { pullPolicy: 'Always' }, imagePullSecrets: [{ name: 'regcred' }, { name: 'mirror' }] },
       check: (r) => {
+        const args = webhookArgs(r);
+        expect(args.filter((_, i) => args[i - 1] === '--sidecar-image-pull-secret')).toEqual(['regcred', 'mirror']);
+        expect(args[args.indexOf('--sidecar-image-pull-policy') + 1]).toBe('Always');
         for (const d of deployments(r)) {
           expect(main(d).imagePullPolicy).toBe('Always');
-          expect(podSpec(d).imagePullSecrets).toEqual([{ name: 'regcred' }]);
+          expect(podSpec(d).imagePullSecrets).toEqual([{ name: 'regcred' }, { name: 'mirror' }]);
         }
       },
     },

@@ -25,6 +25,8 @@ describe('parseConfig', () => {
     const config = parseConfig(['--sidecar-resources', '{"requests":{"cpu":"5m","memory":32000000},"limits":{"memory":"64Mi"}}', '--sidecar-image-pull-policy', 'Always'], {});
     expect(config.sidecarResources).toEqual({ requests: { cpu: '5m', memory: '32000000' }, limits: { memory: '64Mi' } });
     expect(config.sidecarPullPolicy).toBe('Always');
+    expect(parseConfig([], {}).sidecarPullSecrets).toEqual([]);
+    expect(parseConfig(['--sidecar-image-pull-secret', 'a', '--sidecar-image-pull-secret', 'b'], {}).sidecarPullSecrets).toEqual(['a', 'b']);
     expect(() => parseConfig(['--sidecar-resources', '{"request":{}}'])).toThrow(/setting --sidecar-resources has value .*request.*: a JSON object with requests and\/or limits/);
     expect(() => parseConfig(['--sidecar-resources', 'cpu=1'])).toThrow('--sidecar-resources');
     expect(() => parseConfig(['--sidecar-image-pull-policy', 'Sometimes'])).toThrow('setting --sidecar-image-pull-policy has value "Sometimes": IfNotPresent, Always, Never');

@@ -172,6 +172,20 @@ describe('Deployment patches against later user changes', () => {
     expect(sidecarOf(admit(injected, 'inject')).resources).toEqual({ requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '256Mi' } });
   });
 
+  it('adds the sidecar\'s pull secrets the pod lacks, records them, and takes only those away on opt-out', () => {
+    const options = { ...v1, pullSecrets: ['lull-pull', 'shared'] };
+    const own = structuredClone(table.web);
+    own.spec!.template.spec!.imagePullSecrets = [{ name: 'shared' }];
+    const injected = admit(own, 'inject', options);
+    expect(injected.spec!.template.spec!.imagePullSecrets).toEqual([{ name: 'shared' }, { name: 'lull-pull' }]);
+    expect(injected.metadata!.annotations!['lull.dev/added-pull-secrets']).toBe('lull-pull');
+    expect(admit(injected, 'inject', options)).toEqual(injected);
+    const stripped = admit(injected, 'strip');
+    expect(stripped.spec!.template.spec!.imagePullSecrets).toEqual([{ name: 'shared' }]);
+    expect(stripped.metadata!.annotations?.['lull.dev/added-pull-secrets']).toBeUndefined();
+    expect(admit(table.web, 'inject').spec!.template.spec!.imagePullSecrets).toBeUndefined();
+  });
+
   it('changes nothing when told to leave', () => {
     expect(deploymentPatch(withDefaults(table.web), 'leave', v1)).toEqual([]);
   });

@@ -84,6 +84,10 @@ dnsPolicy: ClusterFirstWithHostNet
 - --sidecar-image-pull-policy
 - {{ .Values.image.pullPolicy | quote }}
 {{- end }}
+{{- range .Values.imagePullSecrets }}
+- --sidecar-image-pull-secret
+- {{ .name | quote }}
+{{- end }}
 {{- with .Values.sidecar.resources }}
 - --sidecar-resources
 - {{ toJson . | quote }}
