@@ -69,6 +69,8 @@ export class PortTable {
   readonly #pending = new Map<number, { until: number; record: RouteRecord | undefined }>();
   readonly #byService = new Map<string, Set<number>>();
   readonly #byApp = new Map<string, Set<number>>();
+  /** The display copy last written on each Service, so a cache that has not caught up does not cause a second write. */
+  readonly #shown = new Map<string, string | undefined>();
   readonly #now: () => number;
   #lowestFree = 0;
 
@@ -124,6 +126,15 @@ export class PortTable {
     return [...this.#byApp.keys()];
   }
 
+  /** Whether `text` is already what the Service shows: its cached copy, or this reconciler's last write. */
+  shows(serviceKey: string, cached: string | undefined, text: string | undefined): boolean {
+    return cached === text || (this.#shown.has(serviceKey) && this.#shown.get(serviceKey) === text);
+  }
+
+  showed(serviceKey: string, text: string | undefined): void {
+    this.#shown.set(serviceKey, text);
+  }
+
   takenByOthers(serviceKey: string): (port: number) => boolean {
     return (port) => {
       const record = this.#records.get(port);
@@ -149,6 +160,7 @@ export class PortTable {
     this.#pending.clear();
     this.#byService.clear();
     this.#byApp.clear();
+    this.#shown.clear();
     this.#lowestFree = 0;
   }
 

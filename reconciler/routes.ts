@@ -78,9 +78,10 @@ async function writeRecords(ctx: Context, service: ServiceObj, route: Intercepto
 /** The display copy on the Service, for people (`kubectl describe`): never read back by Lull. */
 async function showRoute(ctx: Context, service: ServiceObj, route: InterceptorRoute | undefined): Promise<void> {
   const text = route === undefined ? undefined : formatInterceptorRoute(route);
-  if (service.metadata.annotations?.[INTERCEPTOR_PORTS] === text) return;
+  if (ctx.ports.shows(serviceKey(service), service.metadata.annotations?.[INTERCEPTOR_PORTS], text)) return;
   try {
     await ctx.api.annotateService(service.metadata.namespace ?? '', service.metadata.name, { [INTERCEPTOR_PORTS]: text ?? null });
+    ctx.ports.showed(serviceKey(service), text);
   } catch (err) {
     if (!isStatus(err, 404)) throw err;
   }

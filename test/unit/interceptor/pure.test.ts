@@ -8,6 +8,7 @@ import { admit, holdDeadline, namespaceShare, overCap } from '../../../intercept
 import { adminPortOf } from '../../../interceptor/readiness.ts';
 import { refusalOf, refusalResponse, requestVersion } from '../../../interceptor/refuse.ts';
 import { routeTable } from '../../../interceptor/routes.ts';
+import { parseConfig } from '../../../interceptor/config.ts';
 import { needsScale, scalePatch, wakeReplicas, wakingPatch } from '../../../interceptor/wake.ts';
 import { errors, lullError } from '../../../core/errors.ts';
 import { buildRouteRecord, recordPort, routeRecordName } from '../../../core/interceptor-contract.ts';
@@ -204,5 +205,15 @@ describe('adminPortOf', () => {
   it('finds the sidecar admin port by name, else the default', () => {
     expect(adminPortOf({ spec: { containers: [], initContainers: [{ name: 'lull-sidecar', ports: [{ name: 'lull-admin', containerPort: 9950 }] }] } })).toBe(9950);
     expect(adminPortOf(undefined)).toBe(9930);
+  });
+});
+
+describe('config', () => {
+  it("takes each namespace's share as a count or a share of the cap, from the flag or the lull-defaults ConfigMap", () => {
+    expect(parseConfig([], {}).maxHeldPerNamespace).toBe(12_500);
+    expect(parseConfig(['--max-held-total', '40'], { LULL_MAX_HELD_PER_NAMESPACE: '10%' }).maxHeldPerNamespace).toBe(4);
+    expect(parseConfig(['--max-held-per-namespace', '7'], { LULL_MAX_HELD_PER_NAMESPACE: '10%' }).maxHeldPerNamespace).toBe(7);
+    expect(parseConfig([], { POD_NAMESPACE: 'lull-x' }).namespace).toBe('lull-x');
+    expect(() => parseConfig(['--max-held-total', '10', '--max-held-per-namespace', '11'], {})).toThrow(/--max-held-per-namespace has value "11": a whole number from 1 to --max-held-total \(10\), or a share such as 25%/);
   });
 });
