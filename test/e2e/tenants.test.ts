@@ -178,7 +178,7 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
     await stack.apply({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
-      metadata: { name: 'grab-extra', namespace: hostile, labels: { 'kubernetes.io/service-name': 'grab', 'endpointslice.kubernetes.io/managed-by': 'tenant.example/by-hand' } },
+      metadata: { name: 'grab-extra', namespace: hostile, labels: { 'kubernetes.io/service-name': 'grab', 'endpointslice.kubernetes.io/managed-by': 'by-hand.tenant.example' } },
       addressType: 'IPv4',
       endpoints: [
         { addresses: [secretPod.status.podIP], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: victim, name: secretPod.metadata.name, uid: secretPod.metadata.uid } },
