@@ -115,6 +115,10 @@ export class App implements AppView {
     return true;
   }
 
+  get settingsKnown(): boolean {
+    return this.#deploymentObject() !== undefined;
+  }
+
   get settings(): HoldSettings {
     return this.#settings;
   }

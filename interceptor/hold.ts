@@ -17,6 +17,8 @@ export interface AppView {
   readonly namespace: string;
   /** False until the app's Deployment and endpoints are first known: until then, hold. */
   readonly synced: boolean;
+  /** The app's own settings are known (its Deployment has been seen), not just the defaults. */
+  readonly settingsKnown: boolean;
   readonly settings: HoldSettings;
   /** Why the app cannot come up, while no pod is ready. */
   readonly failure: string | undefined;
@@ -141,8 +143,9 @@ export class Hold {
   update(now = Date.now()): void {
     if (this.#held === 0) return;
     const view = this.#view;
+    // The app's own max-held applies the moment its Deployment is seen, endpoints known or not.
+    if (view.settingsKnown) this.#enforceCap();
     if (!view.synced) return;
-    this.#enforceCap();
     this.#dispatch();
     if (this.#held === 0) return;
     if (view.failure !== undefined && !this.#anyTarget()) {

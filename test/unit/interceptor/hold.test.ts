@@ -12,6 +12,7 @@ class View implements AppView {
   name = 'ns/web';
   namespace = 'ns';
   synced = true;
+  settingsKnown = true;
   settings = { maxHeld: 100, holdTimeoutMs: 60_000 };
   failure: string | undefined;
   ready: Target[] = [];
@@ -32,7 +33,7 @@ class View implements AppView {
   timedOut(): void {
     this.timeouts++;
   }
-  set(change: Partial<Pick<View, 'ready' | 'failure' | 'settings' | 'synced'>>): void {
+  set(change: Partial<Pick<View, 'ready' | 'failure' | 'settings' | 'synced' | 'settingsKnown'>>): void {
     Object.assign(this, change);
     this.hold.update();
   }
@@ -197,6 +198,21 @@ describe('Hold', () => {
     expect((await reply).received.toString()).toBe('victim request');
     expect(outcomes.filter((o) => o === 'refused_namespace_full')).toHaveLength(2);
     expect(outcomes).toContain('held_forwarded');
+  });
+
+  it("applies the app's max-held as soon as its Deployment is seen, before its endpoints are", async () => {
+    const { view, outcomes, arrive } = await setup();
+    view.synced = false;
+    view.settingsKnown = false;
+    const replies = (await Promise.all(Array.from({ length: 4 }, () => arrive((p) => get(p))))).map((a) => a.reply);
+    expect(view.hold.held).toBe(4);
+    view.set({ settingsKnown: true, settings: { maxHeld: 1, holdTimeoutMs: 60_000 } });
+    expect(view.hold.held).toBe(1);
+    const refused = await Promise.all(replies.slice(1));
+    for (const r of refused) expect(bodyOf(r.received)).toBe('LULL_MAX_HELD: ns/web already has 1 connections held while it wakes (lull.dev/max-held)\n');
+    const late = await (await arrive((p) => get(p))).reply;
+    expect(bodyOf(late.received)).toBe('LULL_MAX_HELD: ns/web already has 1 connections held while it wakes (lull.dev/max-held)\n');
+    expect(outcomes).toEqual(['refused_max_held', 'refused_max_held', 'refused_max_held', 'refused_max_held']);
   });
 
   it("names the app's own max-held first, and frees a namespace's share as its connections go", async () => {
