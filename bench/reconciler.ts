@@ -28,7 +28,7 @@ import { ensureNamespace } from '../core/prerequisites.ts';
 import { benchKubeconfig, clusterOrExit } from './prerequisites.ts';
 import { clusterLayout, REPO_ROOT } from '../test/cluster/layout.ts';
 import { inject } from '../webhook/inject.ts';
-import { formatInterceptorRoute } from '../core/interceptor-contract.ts';
+import { buildRouteRecord, formatInterceptorRoute, ROUTE_SELECTOR } from '../core/interceptor-contract.ts';
 import { trimService, type ServiceObj } from '../reconciler/objects.ts';
 import { buildSlice, type InterceptorEndpoint } from '../reconciler/slices.ts';
 
@@ -254,6 +254,8 @@ async function unroute(): Promise<void> {
   await pool(Array.from({ length: APPS }, (_, i) => i), 24, (i) =>
     kube.request('PATCH', `/api/v1/namespaces/${nsName(i)}/services/app-${i}`, { contentType: PATCH.merge, body: { metadata: { annotations: { 'lull.dev/interceptor-ports': null } } } }),
   );
+  // The route records, which the interceptor ports come from.
+  await kube.request('DELETE', '/api/v1/namespaces/lull-system/configmaps', { query: { labelSelector: ROUTE_SELECTOR }, timeoutMs: 60_000 });
 }
 
 // ---- the fake sidecars -------------------------------------------------------------------------
@@ -404,6 +406,7 @@ async function rawWrites(): Promise<number> {
   await pool(Array.from({ length: APPS }, (_, i) => i), WORKERS, async (i) => {
     const service = services.get(`${nsName(i)}/app-${i}`)!;
     const route = { deployment: `app-${i}`, ports: { http: 20000 + i } };
+    await kube.request('POST', '/api/v1/namespaces/lull-system/configmaps', { body: buildRouteRecord({ port: 20000 + i, namespace: nsName(i), service: `app-${i}`, deployment: `app-${i}`, servicePort: 'http', portName: 'http' }, 'lull-system') });
     await kube.request('PATCH', `/api/v1/namespaces/${nsName(i)}/services/app-${i}`, { contentType: PATCH.merge, body: { metadata: { annotations: { 'lull.dev/interceptor-ports': formatInterceptorRoute(route) } } } });
     if (!isAwake(i)) await kube.request('POST', `/apis/discovery.k8s.io/v1/namespaces/${nsName(i)}/endpointslices`, { body: buildSlice(service, route, [interceptor]) });
   });

@@ -77,6 +77,17 @@ interface Rule<T> {
 
 const DAY_MS = 24 * 3_600_000;
 
+/**
+ * The most a single app may ask to hold: the interceptor's default cap over all apps (it clamps to its
+ * own --max-held-total too), so one app's annotation can never claim more than the whole interceptor.
+ */
+export const MAX_HELD_LIMIT = 50_000;
+/**
+ * The longest a connection may be held: Knative's default max-revision-timeout (600s). Past it the client
+ * (browsers, load balancers: typically 60s to 5m) has long given up, and the socket only costs the others.
+ */
+export const HOLD_TIMEOUT_LIMIT_MS = 10 * 60_000;
+
 function durationBetween(minMs: number, maxMs: number) {
   return (value: string): number | undefined => {
     const ms = parseDuration(value);
@@ -96,8 +107,8 @@ const RULES = {
   enabled: { key: ENABLED, allowed: '"true" or "false"', parse: (v: string) => (v === 'true' ? true : v === 'false' ? false : undefined) },
   idleAfterMs: { key: IDLE_AFTER, allowed: 'a duration such as 90s, 15m or 1h30m, from 1s to 30 days', parse: durationBetween(1000, 30 * DAY_MS) },
   wakeReplicas: { key: WAKE_REPLICAS, allowed: 'a whole number from 1 to 1000', parse: integerBetween(1, 1000) },
-  holdTimeoutMs: { key: HOLD_TIMEOUT, allowed: 'a duration such as 30s or 2m, from 1s to 1h', parse: durationBetween(1000, 3_600_000) },
-  maxHeld: { key: MAX_HELD, allowed: 'a whole number from 1 to 100000', parse: integerBetween(1, 100_000) },
+  holdTimeoutMs: { key: HOLD_TIMEOUT, allowed: 'a duration such as 30s or 2m, from 1s to 10m (the longest Lull holds a connection)', parse: durationBetween(1000, HOLD_TIMEOUT_LIMIT_MS) },
+  maxHeld: { key: MAX_HELD, allowed: `a whole number from 1 to ${MAX_HELD_LIMIT} (the interceptor's cap on held connections)`, parse: integerBetween(1, MAX_HELD_LIMIT) },
 } satisfies Record<string, Rule<unknown>>;
 
 export interface ParsedAnnotations {

@@ -57,7 +57,8 @@ export const errors = {
   // The interceptor's answers to held connections (503 with Retry-After for HTTP/1.x, a close otherwise).
   holdTimeout: define('LULL_HOLD_TIMEOUT', '%s did not become ready within %s (lull.dev/hold-timeout)', 503),
   tooManyHeld: define('LULL_MAX_HELD', '%s already has %d connections held while it wakes (lull.dev/max-held)', 503),
-  interceptorFull: define('LULL_INTERCEPTOR_FULL', 'this interceptor already holds %d connections, its limit', 503),
+  namespaceFull: define('LULL_NAMESPACE_FULL', 'namespace %s already has %d connections held on this interceptor, its share (--max-held-per-namespace)', 503),
+  interceptorFull: define('LULL_INTERCEPTOR_FULL', 'this interceptor already holds %d connections, its limit (--max-held-total)', 503),
   wakeFailed: define('LULL_WAKE_FAILED', '%s cannot come up: %s', 503),
   interceptorStopping: define('LULL_INTERCEPTOR_STOPPING', 'the interceptor is shutting down before %s became ready', 503),
   // Settings that are admitted but cannot work: admission warnings, `lull status` reasons, the reconciler's sleep blockers.

@@ -8,7 +8,7 @@ import { clusterSettings } from '../core/cluster-defaults.ts';
 import { formatDuration } from '../core/duration.ts';
 import { buildEvent, EVENT_REASONS, type EventReason } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
-import { candidates, type Candidate } from './endpoints.ts';
+import { candidates, podOf, podsByName, type Candidate } from './endpoints.ts';
 import { wakeFailure } from './failure.ts';
 import type { Target } from './forward.ts';
 import { Hold, type AppView, type HoldContext } from './hold.ts';
@@ -115,6 +115,10 @@ export class App implements AppView {
     return true;
   }
 
+  get settingsKnown(): boolean {
+    return this.#deploymentObject() !== undefined;
+  }
+
   get settings(): HoldSettings {
     return this.#settings;
   }
@@ -169,9 +173,10 @@ export class App implements AppView {
     return this.#deploymentWatch.list()[0];
   }
 
-  #candidates(route: Route): Candidate[] {
+  /** The route's endpoints that are pods of this Deployment (selector, namespace and IP checked against the pod watch). */
+  #candidates(route: Route, pods: ReadonlyMap<string, V1Pod> = podsByName(this.#podWatch?.list() ?? [])): Candidate[] {
     const watch = this.#sliceWatches.get(route.service);
-    return watch === undefined ? [] : candidates(watch.list(), route.portName);
+    return watch === undefined ? [] : candidates(watch.list(), route.portName, (c) => podOf(c, pods, this.namespace) !== undefined);
   }
 
   /** Coalesces bursts of watch events (a list delivers one per object) into one update. */
@@ -202,21 +207,27 @@ export class App implements AppView {
     this.hold.update();
   }
 
-  /** Ready targets: the slice says so, or the pod's sidecar does; never terminating, never just refused. */
+  /**
+   * Ready targets: pods of this Deployment only (selector, namespace and IP checked against the pod
+   * watch), ready by the slice or by the pod's sidecar; never terminating, never just refused.
+   */
   #recompute(): void {
     const now = Date.now();
     const live = new Set<string>();
     const targets = new Map<number, Target[]>();
+    const pods = podsByName(this.#podWatch?.list() ?? []);
     for (const route of this.#routes.values()) {
       const ready: Target[] = [];
-      for (const c of this.#candidates(route)) {
+      // Anything else in the slices (another namespace's pod, an external address) is neither forwarded to nor probed.
+      for (const c of this.#candidates(route, pods)) {
         if (c.terminating) continue;
+        const pod = pods.get(c.pod!);
         if (!this.#seen.has(c.key)) this.#log.debug({ pod: c.key, ready: c.ready, ms: this.#sinceEpisode() }, 'pod address seen');
         live.add(c.key);
         // A pod that just refused a connect sits out a moment even if its sidecar answers: no tight retry loop.
         const refused = (this.#unusable.get(`${c.address}:${c.port}`) ?? 0) > now;
         if (!refused && (c.ready || this.#probe.isReady(c.key))) ready.push({ address: c.address, port: c.port });
-        else if (!this.#probe.isReady(c.key)) this.#probe.probe(c.key, { address: c.address, adminPort: () => adminPortOf(this.#pod(c.pod)) });
+        else if (!this.#probe.isReady(c.key)) this.#probe.probe(c.key, { address: c.address, adminPort: () => adminPortOf(pod) });
       }
       targets.set(route.port, ready);
     }
@@ -234,10 +245,6 @@ export class App implements AppView {
 
   #sinceEpisode(): number | undefined {
     return this.#episode === undefined ? undefined : Date.now() - this.#episode.startedAt;
-  }
-
-  #pod(name: string | undefined): V1Pod | undefined {
-    return name === undefined ? undefined : this.#podWatch?.list().find((p) => p.metadata?.name === name);
   }
 
   #anyReady(): boolean {

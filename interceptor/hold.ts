@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { errors, lullError, type ErrorDef } from '../core/errors.ts';
 import { formatDuration } from '../core/duration.ts';
 import { forward, type Target } from './forward.ts';
-import { admit, holdDeadline, overCap, type HoldSettings } from './limits.ts';
+import { admit, holdDeadline, overCap, type HoldCaps, type HoldSettings } from './limits.ts';
 import { refusalOf, refuse } from './refuse.ts';
 import type { Route } from './routes.ts';
 
@@ -13,8 +13,12 @@ import type { Route } from './routes.ts';
 export interface AppView {
   /** namespace/deployment, for answers and logs. */
   readonly name: string;
+  /** Whose share of the interceptor the app's held connections count against. */
+  readonly namespace: string;
   /** False until the app's Deployment and endpoints are first known: until then, hold. */
   readonly synced: boolean;
+  /** The app's own settings are known (its Deployment has been seen), not just the defaults. */
+  readonly settingsKnown: boolean;
   readonly settings: HoldSettings;
   /** Why the app cannot come up, while no pod is ready. */
   readonly failure: string | undefined;
@@ -28,13 +32,31 @@ export interface AppView {
   timedOut(): void;
 }
 
-export type Outcome = 'forwarded' | 'held_forwarded' | 'refused_max_held' | 'refused_full' | 'refused_timeout' | 'refused_wake_failed' | 'refused_stopping' | 'retried';
+export type Outcome = 'forwarded' | 'held_forwarded' | 'refused_max_held' | 'refused_namespace_full' | 'refused_full' | 'refused_timeout' | 'refused_wake_failed' | 'refused_stopping' | 'retried';
 
 /** Connections held, and forwarded ones still open, over the whole interceptor: shared by every app's Hold. */
 export class Totals {
   held = 0;
   open = 0;
+  /** Held per namespace; a namespace with none is not kept. */
+  readonly #heldIn = new Map<string, number>();
   #waiters: Array<() => void> = [];
+
+  heldIn(namespace: string): number {
+    return this.#heldIn.get(namespace) ?? 0;
+  }
+
+  /** The namespaces holding the most, for the admin view and tests. */
+  namespaces(): ReadonlyMap<string, number> {
+    return this.#heldIn;
+  }
+
+  hold(namespace: string, delta: 1 | -1): void {
+    this.held += delta;
+    const n = (this.#heldIn.get(namespace) ?? 0) + delta;
+    if (n > 0) this.#heldIn.set(namespace, n);
+    else this.#heldIn.delete(namespace);
+  }
 
   /** Resolves once nothing is held or open. */
   quiet(): Promise<void> {
@@ -49,7 +71,8 @@ export class Totals {
 
 export interface HoldContext {
   total: Totals;
-  maxTotal: number;
+  /** Over all apps: the interceptor's cap, and each namespace's share of it. */
+  caps: HoldCaps;
   /** Connects in flight per app: a wake with thousands held does not flood the new pod's accept queue. */
   maxConnecting: number;
   count(outcome: Outcome): void;
@@ -104,9 +127,11 @@ export class Hold {
       if (target !== undefined) return this.#forward({ socket, route, arrivedAt: now, seq: 0 }, target, false);
       if (view.failure !== undefined) return this.#refuse(socket, 'refused_wake_failed', errors.wakeFailed, view.name, view.failure);
     }
-    const admission = admit(this.#held, view.settings, this.#ctx.total.held, this.#ctx.maxTotal);
+    const total = this.#ctx.total;
+    const admission = admit(this.#held, view.settings, total.heldIn(view.namespace), total.held, this.#ctx.caps);
     if (admission === 'app-full') return this.#refuse(socket, 'refused_max_held', errors.tooManyHeld, view.name, this.#held);
-    if (admission === 'interceptor-full') return this.#refuse(socket, 'refused_full', errors.interceptorFull, this.#ctx.total.held);
+    if (admission === 'namespace-full') return this.#refuse(socket, 'refused_namespace_full', errors.namespaceFull, view.namespace, total.heldIn(view.namespace));
+    if (admission === 'interceptor-full') return this.#refuse(socket, 'refused_full', errors.interceptorFull, total.held);
     this.#enqueue({ socket, route, arrivedAt: now, seq: ++this.#seq });
     if (view.synced) {
       view.wake();
@@ -118,8 +143,9 @@ export class Hold {
   update(now = Date.now()): void {
     if (this.#held === 0) return;
     const view = this.#view;
+    // The app's own max-held applies the moment its Deployment is seen, endpoints known or not.
+    if (view.settingsKnown) this.#enforceCap();
     if (!view.synced) return;
-    this.#enforceCap();
     this.#dispatch();
     if (this.#held === 0) return;
     if (view.failure !== undefined && !this.#anyTarget()) {
@@ -145,7 +171,7 @@ export class Hold {
   #enqueue(held: Held): void {
     this.#queue(held.route.port).add(held);
     this.#held++;
-    this.#ctx.total.held++;
+    this.#ctx.total.hold(this.#view.namespace, 1);
     // A client reset while held, or a socket destroyed elsewhere: it no longer counts.
     held.socket.once('close', () => this.#remove(held));
     this.#arm(Date.now(), held.arrivedAt);
@@ -154,7 +180,7 @@ export class Hold {
   #remove(held: Held): boolean {
     if (!this.#queues.get(held.route.port)?.delete(held)) return false;
     this.#held--;
-    this.#ctx.total.held--;
+    this.#ctx.total.hold(this.#view.namespace, -1);
     this.#ctx.total.changed();
     return true;
   }
@@ -214,11 +240,11 @@ export class Hold {
   }
 
   #enforceCap(): void {
-    let excess = overCap(this.#held, this.#view.settings);
+    const excess = overCap(this.#held, this.#view.settings);
     if (excess === 0) return;
     const newest = [...this.#all()].sort((a, b) => b.seq - a.seq).slice(0, excess);
     const refused = new Set(newest);
-    this.#refuseWhere((h) => refused.has(h), 'refused_max_held', errors.tooManyHeld, this.#view.name, this.#view.settings.maxHeld);
+    this.#refuseWhere((h) => refused.has(h), 'refused_max_held', errors.tooManyHeld, this.#view.name, this.#held - excess);
   }
 
   *#all(): Iterable<Held> {

@@ -1,10 +1,11 @@
-// Builds one interceptor: routes from the Services watch, a listener per allocated port, an App per
+// Builds one interceptor: routes from the route records' watch, a listener per allocated port, an App per
 // app with connections lately, and the admin server. main.ts only reads flags and signals; tests
 // start interceptors in-process through this, with a fake ClusterApi.
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Server } from 'node:http';
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { MAX_HELD_LIMIT } from '../core/annotations.ts';
 import type { Logger } from '../core/log.ts';
 import { createAdminServer } from './admin.ts';
 import { App } from './app.ts';
@@ -25,6 +26,8 @@ export interface InterceptorOptions {
   adminHost?: string;
   /** Cap on connections held by this interceptor, over all apps. */
   maxHeldTotal: number;
+  /** Cap on connections held for the apps of one namespace (its share of maxHeldTotal). */
+  maxHeldPerNamespace: number;
   /** Connects in flight per app while forwarding held connections. */
   maxConnecting: number;
   /** How long an app stays watched after its last connection. */
@@ -34,7 +37,7 @@ export interface InterceptorOptions {
   probe?: Partial<ReadyProbeOptions>;
 }
 
-export const DEFAULTS = { maxHeldTotal: 50_000, maxConnecting: 512, appLingerMs: 120_000 } as const;
+export const DEFAULTS = { maxHeldTotal: MAX_HELD_LIMIT, maxHeldPerNamespace: '25%', maxConnecting: 512, appLingerMs: 120_000 } as const;
 
 export interface RunningInterceptor {
   adminPort: number;
@@ -64,7 +67,7 @@ export async function startInterceptor(options: InterceptorOptions): Promise<Run
   const metrics = createMetrics({ held: () => total.held, listeners: () => listeners.ports.length, apps: () => apps.size });
   const holdContext: HoldContext = {
     total,
-    maxTotal: options.maxHeldTotal,
+    caps: { maxTotal: options.maxHeldTotal, maxPerNamespace: Math.min(options.maxHeldPerNamespace, options.maxHeldTotal) },
     maxConnecting: options.maxConnecting,
     count: metrics.count,
     observeHeld: metrics.observeHeld,
@@ -96,14 +99,14 @@ export async function startInterceptor(options: InterceptorOptions): Promise<Run
     app.hold.accept(socket, route);
   }
 
-  // Routes: recomputed from every Service (coalesced), then listeners and apps follow.
+  // Routes: recomputed from every route record (coalesced), then listeners and apps follow.
   let pending: Promise<void> | undefined;
   let again = false;
   const apply = async () => {
-    const table = routeTable(services.list());
+    const table = routeTable(records.list());
     routes = new Map(table.byPort);
     const text = table.problems.join('; ');
-    if (text !== problems && text !== '') log.warn({ problems: table.problems }, 'some interceptor ports cannot be used');
+    if (text !== problems && text !== '') log.warn({ problems: table.problems }, 'some route records cannot be used');
     problems = text;
     if (!stopping) {
       const result = await listeners.sync(routes.keys());
@@ -127,7 +130,7 @@ export async function startInterceptor(options: InterceptorOptions): Promise<Run
     })();
     return pending;
   };
-  const services: Watched<V1Service> = cluster.services(() => void reapply());
+  const records: Watched<V1ConfigMap> = cluster.routes(() => void reapply());
 
   // Idle apps stop being watched.
   const sweep = setInterval(() => {
@@ -143,7 +146,7 @@ export async function startInterceptor(options: InterceptorOptions): Promise<Run
 
   const notReady = (): string | undefined => {
     if (stopping) return 'shutting down';
-    if (!services.synced) return 'Services not listed yet';
+    if (!records.synced) return 'route records not listed yet';
     if (!applied) return 'interceptor ports not opened yet';
     return undefined;
   };
@@ -166,7 +169,7 @@ export async function startInterceptor(options: InterceptorOptions): Promise<Run
       // Endpoints forget an unready pod only after a while: keep serving what still comes meanwhile.
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       await listeners.close();
-      services.stop();
+      records.stop();
       // Held connections go as their app wakes, forwarded ones as they finish; the rest are cut at the deadline.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([total.quiet(), new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);

@@ -1,15 +1,16 @@
 // Every Kubernetes call the interceptor makes, behind one small interface so the rest can be tested
-// without a cluster: watches of Services (routes) and, per waking app, of its Deployment, pods and
-// EndpointSlices; the guarded scale; the waking annotation; Events.
-import type { CoreV1Event, KubeConfig, KubernetesListObject, KubernetesObject, V1Deployment, V1EndpointSlice, V1LabelSelector, V1Pod, V1Service } from '@kubernetes/client-node';
-import { SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
+// without a cluster: a watch of the route records in Lull's namespace and, per waking app, of its
+// Deployment, pods and EndpointSlices; the guarded scale; the waking annotation; Events.
+import type { CoreV1Event, KubeConfig, KubernetesListObject, KubernetesObject, V1ConfigMap, V1Deployment, V1EndpointSlice, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
+import { ROUTE_SELECTOR, SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
 import { isStatus, kubeClient, PATCH, KubeApiError } from '../core/kube-client.ts';
 import type { Logger } from '../core/log.ts';
 import { scalePatch, wakingPatch } from './wake.ts';
 import { watchObjects, type Watched } from './watch.ts';
 
 export interface ClusterApi {
-  services(onChange: () => void): Watched<V1Service>;
+  /** The route records the reconciler writes (core/interceptor-contract.ts), and nothing else. */
+  routes(onChange: () => void): Watched<V1ConfigMap>;
   deployment(namespace: string, name: string, onChange: () => void): Watched<V1Deployment>;
   pods(namespace: string, labelSelector: string, onChange: () => void): Watched<V1Pod>;
   slices(namespace: string, service: string, onChange: () => void): Watched<V1EndpointSlice>;
@@ -43,7 +44,8 @@ export function selectorString(selector: V1LabelSelector | undefined): string {
   return parts.join(',');
 }
 
-export function clusterApi(kc: KubeConfig, log: Logger): ClusterApi {
+/** `lullNamespace`: where the reconciler writes the route records (the interceptor's own namespace). */
+export function clusterApi(kc: KubeConfig, log: Logger, lullNamespace: string): ClusterApi {
   // One pooled connection for calls: a wake should not wait on a TLS handshake.
   const client = kubeClient(kc);
   const lister = <T extends KubernetesObject>(path: string, query: Record<string, string>) => () =>
@@ -52,7 +54,7 @@ export function clusterApi(kc: KubeConfig, log: Logger): ClusterApi {
     watchObjects<T>(kc, path, lister<T>(path, selectors), { ...selectors, onChange, log });
   const deployments = (namespace: string) => `/apis/apps/v1/namespaces/${namespace}/deployments`;
   return {
-    services: (onChange) => watch<V1Service>('/api/v1/services', {}, onChange),
+    routes: (onChange) => watch<V1ConfigMap>(`/api/v1/namespaces/${lullNamespace}/configmaps`, { labelSelector: ROUTE_SELECTOR }, onChange),
     deployment: (namespace, name, onChange) => watch<V1Deployment>(deployments(namespace), { fieldSelector: `metadata.name=${name}` }, onChange),
     pods: (namespace, labelSelector, onChange) => watch<V1Pod>(`/api/v1/namespaces/${namespace}/pods`, { labelSelector }, onChange),
     slices: (namespace, service, onChange) =>

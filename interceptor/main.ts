@@ -22,16 +22,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const kc = loadKubeConfig(config.kubeconfig);
   const interceptor = await startInterceptor({
-    cluster: clusterApi(kc, log),
+    cluster: clusterApi(kc, log, config.namespace),
     log,
     host: config.host,
     adminPort: config.adminPort,
     maxHeldTotal: config.maxHeldTotal,
+    maxHeldPerNamespace: config.maxHeldPerNamespace,
     maxConnecting: config.maxConnecting,
     appLingerMs: config.appLingerMs,
     source: { component: 'lull-interceptor', instance: config.instance },
   });
-  log.info({ adminPort: interceptor.adminPort, server: kc.getCurrentCluster()?.server }, 'interceptor started');
+  log.info({ adminPort: interceptor.adminPort, server: kc.getCurrentCluster()?.server, namespace: config.namespace, maxHeldTotal: config.maxHeldTotal, maxHeldPerNamespace: config.maxHeldPerNamespace }, 'interceptor started');
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -15,6 +15,7 @@ export interface Refusal {
 /** Retry-After by cause: a full hold queue clears fast, an app that cannot start does not. */
 const RETRY_AFTER_S: Record<string, number> = {
   LULL_MAX_HELD: 1,
+  LULL_NAMESPACE_FULL: 1,
   LULL_INTERCEPTOR_FULL: 1,
   LULL_INTERCEPTOR_STOPPING: 1,
   LULL_HOLD_TIMEOUT: 5,

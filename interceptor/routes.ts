@@ -1,6 +1,7 @@
-// The route table: which app an interceptor port belongs to, read from Services' `lull.dev/interceptor-ports`.
-// The port a connection arrives on names the app, so no Host header (and no HTTP) is needed.
-import { parseInterceptorRoute, servicePortKey } from '../core/interceptor-contract.ts';
+// The route table: which app an interceptor port belongs to, read only from the route records the
+// reconciler writes in Lull's namespace (core/interceptor-contract.ts). Nothing a tenant writes, on a
+// Service or an EndpointSlice, can claim a port. The port a connection arrives on names the app.
+import { parseRouteRecord, type RecordObject } from '../core/interceptor-contract.ts';
 
 export interface Route {
   /** The interceptor port. */
@@ -8,21 +9,15 @@ export interface Route {
   namespace: string;
   service: string;
   deployment: string;
-  /** The Service port's key in the annotation: its name, or its number when unnamed. */
+  /** The Service port's key in the record: its name, or its number when unnamed. */
   servicePort: string;
   /** The port's name in the Service's EndpointSlices ('' when the Service port is unnamed). */
   portName: string;
 }
 
-/** What the table needs of a Service. */
-export interface ServiceLike {
-  metadata?: { namespace?: string; name?: string; annotations?: Record<string, string> };
-  spec?: { ports?: Array<{ name?: string; port: number; protocol?: string }> };
-}
-
 export interface RouteTable {
   byPort: ReadonlyMap<number, Route>;
-  /** One line per annotation entry that could not be used, for the log. */
+  /** One line per record that could not be used, for the log. */
   problems: string[];
 }
 
@@ -31,39 +26,16 @@ export function appKey(namespace: string, deployment: string): string {
   return `${namespace}/${deployment}`;
 }
 
-/** Pure. Services are taken in namespace/name order, so a port claimed twice goes to the same one on every replica. */
-export function routeTable(services: Iterable<ServiceLike>): RouteTable {
+/** Pure. Ports come from the records' names, which the apiserver keeps unique: one owner per port. */
+export function routeTable(records: Iterable<RecordObject>): RouteTable {
   const byPort = new Map<number, Route>();
   const problems: string[] = [];
-  const sorted = [...services].sort((a, b) => name(a).localeCompare(name(b)));
-  for (const service of sorted) {
-    const route = parseInterceptorRoute(service.metadata?.annotations);
-    if (route === undefined) continue;
-    const namespace = service.metadata?.namespace ?? '';
-    const serviceName = service.metadata?.name ?? '';
-    for (const [key, port] of Object.entries(route.ports)) {
-      const spec = service.spec?.ports?.find((p) => servicePortKey(p) === key);
-      if (spec === undefined) {
-        problems.push(`${name(service)}: no port ${JSON.stringify(key)} for interceptor port ${port}`);
-        continue;
-      }
-      if ((spec.protocol ?? 'TCP') !== 'TCP') {
-        problems.push(`${name(service)}: port ${JSON.stringify(key)} is ${spec.protocol}; only TCP is intercepted`);
-        continue;
-      }
-      const taken = byPort.get(port);
-      if (taken !== undefined) {
-        problems.push(`${name(service)}: interceptor port ${port} is already ${taken.namespace}/${taken.service}'s`);
-        continue;
-      }
-      byPort.set(port, { port, namespace, service: serviceName, deployment: route.deployment, servicePort: key, portName: spec.name ?? '' });
-    }
+  for (const object of records) {
+    const route = parseRouteRecord(object);
+    if (route === undefined) problems.push(`${object.metadata?.name ?? '?'}: not a well-formed route record`);
+    else byPort.set(route.port, route);
   }
   return { byPort, problems };
-}
-
-function name(service: ServiceLike): string {
-  return `${service.metadata?.namespace ?? ''}/${service.metadata?.name ?? ''}`;
 }
 
 /** Pure: whether two routes send a port to the same place (so a listener can stay as it is). */

@@ -1,7 +1,8 @@
 // Every write the reconciler makes, one function each; reads come from the informers, except the
 // fresh read that guards the scale to zero.
-import type { V1Deployment, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { TOUCHED_AT } from '../core/annotations.ts';
+import { buildRouteRecord, parseRouteRecord, routeRecordName, type RouteRecord } from '../core/interceptor-contract.ts';
 import { isStatus, PATCH, type KubeClient } from '../core/kube-client.ts';
 import { trimDeployment, trimSlice, type DeploymentObj, type SliceObj } from './objects.ts';
 import type { DesiredSlice } from './slices.ts';
@@ -27,9 +28,17 @@ export interface Api {
   replaceSlice(slice: DesiredSlice, resourceVersion: string): Promise<SliceObj>;
   /** True when it was there. */
   deleteSlice(ns: string, name: string): Promise<boolean>;
+  /** Route records, in Lull's namespace. Create fails with 409 when the port already has one. */
+  createRecord(record: RouteRecord): Promise<void>;
+  replaceRecord(record: RouteRecord): Promise<void>;
+  /** What the port's record says (null: there is one, not well-formed; undefined: none). */
+  getRecord(port: number): Promise<RouteRecord | null | undefined>;
+  deleteRecord(port: number): Promise<void>;
 }
 
-export function api(client: KubeClient): Api {
+/** `lullNamespace`: where the route records live (Lull's own namespace). */
+export function api(client: KubeClient, lullNamespace: string): Api {
+  const recordsPath = `/api/v1/namespaces/${lullNamespace}/configmaps`;
   const annotate = (path: string, changes: AnnotationChanges, resourceVersion?: string) =>
     client.request<unknown>('PATCH', path, {
       body: { metadata: { annotations: changes, ...(resourceVersion ? { resourceVersion } : {}) } },
@@ -86,6 +95,28 @@ export function api(client: KubeClient): Api {
       } catch (err) {
         if (isStatus(err, 404)) return false;
         throw err;
+      }
+    },
+    async createRecord(record) {
+      await client.request('POST', recordsPath, { body: buildRouteRecord(record, lullNamespace) });
+    },
+    async replaceRecord(record) {
+      const body = buildRouteRecord(record, lullNamespace);
+      await client.request('PUT', `${recordsPath}/${body.metadata.name}`, { body });
+    },
+    async getRecord(port) {
+      try {
+        return parseRouteRecord(await client.request<V1ConfigMap>('GET', `${recordsPath}/${routeRecordName(port)}`)) ?? null;
+      } catch (err) {
+        if (isStatus(err, 404)) return undefined;
+        throw err;
+      }
+    },
+    async deleteRecord(port) {
+      try {
+        await client.request('DELETE', `${recordsPath}/${routeRecordName(port)}`);
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
       }
     },
   };

@@ -19,7 +19,7 @@ export interface LeaseSettings {
 }
 
 export interface ReconcilerConfig {
-  /** Lull's namespace: never managed; the Lease lives here. */
+  /** Lull's namespace: never managed; the Lease and the route records live here. */
   namespace: string;
   lease: LeaseSettings;
   host: string;
@@ -37,7 +37,7 @@ export const USAGE = `usage: lull reconciler [flags]
 
   --host <addr>                    address of /healthz, /readyz and /metrics (0.0.0.0)
   --port <n>                       their port (9950)
-  --namespace <ns>                 Lull's namespace: never managed, holds the Lease ($POD_NAMESPACE or ${SYSTEM_NAMESPACE})
+  --namespace <ns>                 Lull's namespace: never managed, holds the Lease and the route records ($POD_NAMESPACE or ${SYSTEM_NAMESPACE})
   --lease-name <name>              Lease of the leader election (lull-reconciler)
   --identity <id>                  this replica's name in the Lease ($POD_NAME, else host name and a random suffix)
   --lease-duration <duration>      how long a leader's Lease lasts without renewal (15s)

@@ -1,7 +1,7 @@
 // The leader's loop: informer events and deadlines put app keys on the work queue, workers reconcile
 // them. Standbys keep their caches (and the port table) warm but do nothing else.
 import type { AppState } from '../core/annotations.ts';
-import { parseInterceptorRoute, SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
+import { SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
 import { isStatus } from '../core/kube-client.ts';
 import type { Logger } from '../core/log.ts';
 import { stateOf } from './app.ts';
@@ -9,7 +9,7 @@ import { newMemory, type AppMemory, type Context } from './context.ts';
 import { Deadlines, type Clock, systemClock } from './deadlines.ts';
 import type { Change } from './informers.ts';
 import type { ReconcilerMetrics } from './metrics.ts';
-import type { DeploymentObj, NamespaceObj, PodObj, ServiceObj, SliceObj } from './objects.ts';
+import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceObj } from './objects.ts';
 import { PortTable } from './ports.ts';
 import { reconcile } from './reconcile.ts';
 import { WorkQueue } from './queue.ts';
@@ -70,11 +70,8 @@ export class Controller {
     this.queue.start();
     const keys = new Set<string>();
     for (const d of this.#world.informers.deployments.list()) keys.add(appKey(d.metadata.namespace ?? '', d.metadata.name));
-    // Routes of Deployments deleted while nobody led.
-    for (const s of this.#world.informers.services.list()) {
-      const routed = parseInterceptorRoute(s.metadata.annotations)?.deployment;
-      if (routed) keys.add(appKey(s.metadata.namespace ?? '', routed));
-    }
+    // Routes of Deployments (or Services) deleted while nobody led.
+    for (const key of this.ctx.ports.apps()) keys.add(key);
     for (const key of keys) this.queue.add(key);
     this.#logger.info({ apps: keys.size }, 'leading: reconciling every app');
   }
@@ -107,19 +104,28 @@ export class Controller {
     if (this.#leading) this.queue.add(appKey(d.metadata.namespace ?? '', d.metadata.name));
   };
 
-  onService = (change: Change, s: ServiceObj): void => {
-    const key = appKey(s.metadata.namespace ?? '', s.metadata.name);
-    const route = change === 'delete' ? undefined : parseInterceptorRoute(s.metadata.annotations);
-    this.ctx.ports.observe(key, s.metadata.creationTimestamp ?? '', route ? Object.values(route.ports) : undefined);
-    this.#metrics.interceptorPorts.set(this.ctx.ports.size);
-    if (this.#leading) for (const app of this.#world.appsOfService(s)) this.queue.add(app);
+  onService = (_change: Change, s: ServiceObj): void => {
+    if (this.#leading) for (const app of this.#appsOfService(s)) this.queue.add(app);
   };
+
+  /** The route records: standbys keep the PortTable warm too, so a new leader allocates from a full picture. */
+  onRoute = (change: Change, r: RecordObj): void => {
+    if (r.port === undefined) return;
+    const previous = this.ctx.ports.observe(r.port, change === 'delete' ? undefined : r.record);
+    this.#metrics.interceptorPorts.set(this.ctx.ports.size);
+    if (!this.#leading) return;
+    for (const record of [previous, change === 'delete' ? undefined : r.record]) if (record) this.queue.add(appKey(record.namespace, record.deployment));
+  };
+
+  #appsOfService(s: ServiceObj): string[] {
+    return [...this.#world.appsOfService(s), ...this.ctx.ports.appsOf(appKey(s.metadata.namespace ?? '', s.metadata.name))];
+  }
 
   onSlice = (_change: Change, slice: SliceObj): void => {
     if (!this.#leading) return;
     const name = slice.metadata.labels?.[SERVICE_NAME_LABEL];
     const service = name ? this.#world.informers.services.get(name, slice.metadata.namespace) : undefined;
-    if (service) for (const app of this.#world.appsOfService(service)) this.queue.add(app);
+    if (service) for (const app of this.#appsOfService(service)) this.queue.add(app);
   };
 
   onPod = (_change: Change, pod: PodObj): void => {
@@ -133,7 +139,7 @@ export class Controller {
     for (const slice of this.#world.informers.slices.list()) {
       if (!isInterceptorSlice(slice)) continue;
       const service = this.#world.informers.services.get(slice.metadata.labels?.[SERVICE_NAME_LABEL] ?? '', slice.metadata.namespace);
-      if (service) for (const app of this.#world.appsOfService(service)) this.queue.add(app);
+      if (service) for (const app of this.#appsOfService(service)) this.queue.add(app);
     }
     for (const [key, memory] of this.#memory) if (memory.blocked) this.queue.add(key);
   };

@@ -12,9 +12,10 @@ import { informer, type Change } from './informers.ts';
 import { parseSelector } from './labels.ts';
 import { elector, kubeLeaseStore } from './leader.ts';
 import { createMetrics } from './metrics.ts';
-import { trimDeployment, trimNamespace, trimPod, trimService, trimSlice } from './objects.ts';
+import { ROUTE_SELECTOR } from '../core/interceptor-contract.ts';
+import { trimDeployment, trimNamespace, trimPod, trimRecord, trimService, trimSlice } from './objects.ts';
 import { buildServer } from './server.ts';
-import { podIndex, routeIndex, sliceIndex, World, type Informers } from './world.ts';
+import { podIndex, sliceIndex, World, type Informers } from './world.ts';
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -47,8 +48,8 @@ export async function main(argv: string[]): Promise<number> {
   const informers: Informers = {
     namespaces: informer({ ...common, path: '/api/v1/namespaces', trim: trimNamespace, onChange: forward((c) => c.onNamespace), onSynced: synced('namespaces') }),
     deployments: informer({ ...common, path: '/apis/apps/v1/deployments', fieldSelector: notExcluded, trim: trimDeployment, onChange: forward((c) => c.onDeployment), onSynced: synced('deployments') }),
-    // Every Service, everywhere: interceptor ports are unique cluster-wide.
-    services: informer({ ...common, path: '/api/v1/services', trim: trimService, indexBy: routeIndex, onChange: forward((c) => c.onService), onSynced: synced('services') }),
+    // Every Service, everywhere: a route record may outlive its Service's namespace being managed.
+    services: informer({ ...common, path: '/api/v1/services', trim: trimService, onChange: forward((c) => c.onService), onSynced: synced('services') }),
     slices: informer({ ...common, path: '/apis/discovery.k8s.io/v1/endpointslices', fieldSelector: notExcluded, trim: trimSlice, indexBy: sliceIndex, onChange: forward((c) => c.onSlice), onSynced: synced('endpointslices') }),
     pods: informer({ ...common, path: '/api/v1/pods', fieldSelector: notExcluded, trim: trimPod, indexBy: podIndex, onChange: forward((c) => c.onPod), onSynced: synced('pods') }),
     interceptors: informer({
@@ -59,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
       onChange: forward((c) => c.onInterceptor),
       onSynced: synced('interceptors'),
     }),
+    // The route table: in Lull's namespace, which only Lull writes (deploy/base/reconciler/rbac.yaml).
+    routes: informer({ ...common, path: `/api/v1/namespaces/${config.namespace}/configmaps`, labelSelector: ROUTE_SELECTOR, trim: trimRecord, onChange: forward((c) => c.onRoute), onSynced: synced('routes') }),
   };
   for (const resource of Object.keys(informers)) metrics.informerSynced.set({ resource: resource === 'slices' ? 'endpointslices' : resource }, 0);
 
@@ -66,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   const activity = activityClient(config.queryTimeoutMs);
   controller = new Controller({
     world,
-    api: api(client),
+    api: api(client, config.namespace),
     ask: activity.ask,
     record: eventRecorder(client, config.lease.identity, logger),
     metrics,

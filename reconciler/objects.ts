@@ -1,6 +1,7 @@
 // What the reconciler keeps of each object it watches: only the fields it reads, so 5,000 apps stay small.
-import type { V1Deployment, V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { INJECTED } from '../core/annotations.ts';
+import { parseRouteRecord, recordPort, type RouteRecord } from '../core/interceptor-contract.ts';
 import { SIDECAR_ADMIN_PORT, SIDECAR_ADMIN_PORT_NAME, SIDECAR_CONTAINER_NAME } from '../core/sidecar-contract.ts';
 
 export interface Meta {
@@ -87,6 +88,13 @@ export interface PodObj {
 
 export interface NamespaceObj {
   metadata: Meta;
+}
+
+/** A route record (a ConfigMap in Lull's namespace): its port, and its route when well-formed (null when not). */
+export interface RecordObj {
+  metadata: Meta;
+  port: number | undefined;
+  record: RouteRecord | null;
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -188,6 +196,10 @@ export function trimPod(p: V1Pod): PodObj {
   if (p.status?.startTime) out.startedAt = new Date(p.status.startTime).getTime();
   if (sidecar) out.adminPort = admin?.containerPort ?? SIDECAR_ADMIN_PORT;
   return out;
+}
+
+export function trimRecord(c: V1ConfigMap): RecordObj {
+  return { metadata: meta(c.metadata), port: recordPort(c.metadata?.name), record: parseRouteRecord(c) ?? null };
 }
 
 export function trimNamespace(n: V1Namespace): NamespaceObj {

@@ -7,6 +7,7 @@ import type { Context } from './context.ts';
 import type { ServiceObj } from './objects.ts';
 import { deleteSlice, removeRoute, slicesLeft } from './routes.ts';
 import { ownEndpointsReady } from './slices.ts';
+import { appKey } from './world.ts';
 import { touch, touched } from './touch.ts';
 
 function unique(services: ServiceObj[]): ServiceObj[] {
@@ -20,12 +21,13 @@ export async function optOut(ctx: Context, app: App): Promise<void> {
   const state = stateOf(d);
   const annotations = d.metadata.annotations ?? {};
   const selecting = ctx.world.servicesSelecting(d);
-  const routing = ctx.world.servicesRouting(app.namespace, app.name);
+  const routingNames = ctx.ports.servicesRouting(app.key);
+  const routing = routingNames.flatMap((n) => ctx.world.informers.services.get(n, app.namespace) ?? []);
   const withSlices = slicesLeft(ctx, unique([...selecting, ...routing]));
   const sidecarServices = selecting.filter((s) => s.metadata.annotations?.[ORIGINAL_TARGET_PORTS] !== undefined);
   const remembered = [STATE, REPLICAS_BEFORE_SLEEP, SLEPT_AT].filter((k) => annotations[k] !== undefined);
   // Not Lull's, and nothing of Lull's left on it: the common case, and free.
-  if (remembered.length === 0 && routing.length === 0 && withSlices.length === 0 && !d.injected && sidecarServices.length === 0) return;
+  if (remembered.length === 0 && routingNames.length === 0 && withSlices.length === 0 && !d.injected && sidecarServices.length === 0) return;
 
   if (d.injected) await touch(ctx, app, 'opt-out');
   else touched(app);
@@ -49,7 +51,7 @@ export async function optOut(ctx: Context, app: App): Promise<void> {
   }
   if (waiting > 0) return;
 
-  for (const service of routing) await removeRoute(ctx, service, { slice: false });
+  for (const name of routingNames) await removeRoute(ctx, app.namespace, name, ctx.world.informers.services.get(name, app.namespace), { slice: false });
   if (remembered.length === 0) return;
   // Guarded: a reconcile on a cache that has not seen this write yet gets a 409, not a second Event.
   await ctx.api.annotateDeployment(app.namespace, app.name, Object.fromEntries(remembered.map((k) => [k, null])), d.metadata.resourceVersion);
@@ -59,5 +61,5 @@ export async function optOut(ctx: Context, app: App): Promise<void> {
 
 /** A Deployment that is gone: its Services' routes and interceptor slices go too. */
 export async function forgetDeleted(ctx: Context, namespace: string, name: string): Promise<void> {
-  for (const service of ctx.world.servicesRouting(namespace, name)) await removeRoute(ctx, service);
+  for (const service of ctx.ports.servicesRouting(appKey(namespace, name))) await removeRoute(ctx, namespace, service, ctx.world.informers.services.get(service, namespace));
 }

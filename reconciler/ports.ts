@@ -1,6 +1,7 @@
-// Interceptor ports, one per (Service, port): recorded in the Service's `lull.dev/interceptor-ports`,
-// so they are stable across restarts, unique cluster-wide, and free again once the Service is gone.
-import { INTERCEPTOR_PORT_RANGE, servicePortKey, type InterceptorRoute } from '../core/interceptor-contract.ts';
+// Interceptor ports, one per (Service, port): recorded in the route records in Lull's namespace (one
+// ConfigMap per port, core/interceptor-contract.ts), so they are stable across restarts, have exactly
+// one owner (the apiserver keeps names unique), and are free again once the Service is gone.
+import { INTERCEPTOR_PORT_RANGE, sameRecord, servicePortKey, type InterceptorRoute, type RouteRecord } from '../core/interceptor-contract.ts';
 import type { ServicePort } from './objects.ts';
 
 export interface PortRange {
@@ -57,13 +58,19 @@ export function sameRoute(a: InterceptorRoute | undefined, b: InterceptorRoute |
 }
 
 /**
- * Every Service's claimed ports, kept in step with the Service cache. A claim the reconciler just wrote
- * is reserved until the cache shows it (or a minute passes), so two Services allocated in quick
- * succession never share a port. A port claimed twice (a copied annotation) belongs to the older Service.
+ * The route records as this reconciler knows them: the record cache, overlaid with its own writes the
+ * cache does not show yet (for a minute at most), so two Services allocated in quick succession never
+ * ask for the same port. There are no claims to weigh: a port's record is its one owner.
  */
 export class PortTable {
-  readonly #claims = new Map<string, { createdAt: string; ports: number[]; reserved?: { until: number; route: InterceptorRoute } }>();
-  readonly #byPort = new Map<number, Set<string>>();
+  /** Port -> record; `null` a port whose record exists but cannot be read (taken, owner unknown). */
+  readonly #records = new Map<number, RouteRecord | null>();
+  /** Own writes not seen in the cache yet: the record written, or undefined for a delete. */
+  readonly #pending = new Map<number, { until: number; record: RouteRecord | undefined }>();
+  readonly #byService = new Map<string, Set<number>>();
+  readonly #byApp = new Map<string, Set<number>>();
+  /** The display copy last written on each Service, so a cache that has not caught up does not cause a second write. */
+  readonly #shown = new Map<string, string | undefined>();
   readonly #now: () => number;
   #lowestFree = 0;
 
@@ -71,89 +78,120 @@ export class PortTable {
     this.#now = now;
   }
 
-  /** What the Service cache shows for `service` (ports undefined: no route, or the Service is gone). */
-  observe(service: string, createdAt: string, ports: readonly number[] | undefined): void {
-    const claim = this.#claims.get(service);
-    if (claim?.reserved !== undefined && claim.reserved.until > this.#now() && !sameSet(claim.ports, ports ?? [])) return;
-    this.#set(service, createdAt, ports ?? [], undefined);
-  }
-
-  /** The reconciler is writing this route for `service`. */
-  reserve(service: string, createdAt: string, route: InterceptorRoute): void {
-    this.#set(service, createdAt, Object.values(route.ports), { until: this.#now() + 60_000, route });
-  }
-
-  /** The route being written for `service` that the cache may not show yet. */
-  reserved(service: string): InterceptorRoute | undefined {
-    const reserved = this.#claims.get(service)?.reserved;
-    return reserved !== undefined && reserved.until > this.#now() ? reserved.route : undefined;
-  }
-
-  remove(service: string): void {
-    this.#set(service, '', [], undefined);
-  }
-
-  /** The Service a port belongs to. */
-  owner(port: number): string | undefined {
-    let best: string | undefined;
-    let bestAt = '';
-    for (const service of this.#byPort.get(port) ?? []) {
-      const at = this.#claims.get(service)!.createdAt;
-      if (best === undefined || at < bestAt || (at === bestAt && service < best)) {
-        best = service;
-        bestAt = at;
-      }
+  /** What the record cache shows for `port` (undefined: no record). Returns the record it replaces. */
+  observe(port: number, record: RouteRecord | null | undefined): RouteRecord | null | undefined {
+    const pending = this.#pending.get(port);
+    if (pending !== undefined) {
+      const caughtUp = pending.record === undefined ? record === undefined : record !== null && sameRecord(pending.record, record);
+      if (!caughtUp && pending.until > this.#now()) return this.#records.get(port);
+      this.#pending.delete(port);
     }
-    return best;
+    return this.#set(port, record);
   }
 
-  takenByOthers(service: string): (port: number) => boolean {
+  /** The reconciler wrote (or deleted, with undefined) the record of `port`. */
+  wrote(port: number, record: RouteRecord | undefined): void {
+    this.#pending.set(port, { until: this.#now() + 60_000, record });
+    this.#set(port, record);
+  }
+
+  record(port: number): RouteRecord | null | undefined {
+    return this.#records.get(port);
+  }
+
+  /** A Service's records, by its port keys. */
+  recordsOf(serviceKey: string): RouteRecord[] {
+    return [...(this.#byService.get(serviceKey) ?? [])].map((p) => this.#records.get(p)).filter((r): r is RouteRecord => !!r);
+  }
+
+  /** The route a Service holds now (ports by Service port key), or undefined without records. */
+  routeOf(serviceKey: string): InterceptorRoute | undefined {
+    const records = this.recordsOf(serviceKey);
+    if (records.length === 0) return undefined;
+    return { deployment: records[0]!.deployment, ports: Object.fromEntries(records.map((r) => [r.servicePort, r.port])) };
+  }
+
+  /** Names of the Services whose records send them to Deployment `namespace/name`. */
+  servicesRouting(appKey: string): string[] {
+    return [...new Set([...(this.#byApp.get(appKey) ?? [])].map((p) => (this.#records.get(p) as RouteRecord).service))];
+  }
+
+  /** Deployments (namespace/name) the records of a Service name. */
+  appsOf(serviceKey: string): string[] {
+    return [...new Set(this.recordsOf(serviceKey).map((r) => `${r.namespace}/${r.deployment}`))];
+  }
+
+  /** Every app some record names, for a new leader's first pass. */
+  apps(): string[] {
+    return [...this.#byApp.keys()];
+  }
+
+  /** Whether `text` is already what the Service shows: its cached copy, or this reconciler's last write. */
+  shows(serviceKey: string, cached: string | undefined, text: string | undefined): boolean {
+    return cached === text || (this.#shown.has(serviceKey) && this.#shown.get(serviceKey) === text);
+  }
+
+  showed(serviceKey: string, text: string | undefined): void {
+    this.#shown.set(serviceKey, text);
+  }
+
+  takenByOthers(serviceKey: string): (port: number) => boolean {
     return (port) => {
-      const owner = this.owner(port);
-      return owner !== undefined && owner !== service;
+      const record = this.#records.get(port);
+      if (record === undefined) return false;
+      return record === null || `${record.namespace}/${record.service}` !== serviceKey;
     };
   }
 
   get size(): number {
-    return this.#byPort.size;
+    return this.#records.size;
   }
 
   /** No port below this one is free (a hint for allocate). */
   lowestFree(from: number): number {
     let port = Math.max(from, this.#lowestFree);
-    while (this.#byPort.has(port)) port++;
+    while (this.#records.has(port)) port++;
     this.#lowestFree = port;
     return port;
   }
 
   clear(): void {
-    this.#claims.clear();
-    this.#byPort.clear();
+    this.#records.clear();
+    this.#pending.clear();
+    this.#byService.clear();
+    this.#byApp.clear();
+    this.#shown.clear();
     this.#lowestFree = 0;
   }
 
-  #set(service: string, createdAt: string, ports: readonly number[], reserved: { until: number; route: InterceptorRoute } | undefined): void {
-    for (const port of this.#claims.get(service)?.ports ?? []) {
-      const set = this.#byPort.get(port);
-      set?.delete(service);
-      if (set?.size === 0) {
-        this.#byPort.delete(port);
-        this.#lowestFree = Math.min(this.#lowestFree, port);
-      }
+  #set(port: number, record: RouteRecord | null | undefined): RouteRecord | null | undefined {
+    const previous = this.#records.get(port);
+    if (previous) {
+      unindex(this.#byService, `${previous.namespace}/${previous.service}`, port);
+      unindex(this.#byApp, `${previous.namespace}/${previous.deployment}`, port);
     }
-    if (ports.length === 0) {
-      this.#claims.delete(service);
-      return;
+    if (record === undefined) {
+      this.#records.delete(port);
+      this.#lowestFree = Math.min(this.#lowestFree, port);
+      return previous;
     }
-    this.#claims.set(service, { createdAt, ports: [...ports], ...(reserved !== undefined ? { reserved } : {}) });
-    for (const port of ports) {
-      let set = this.#byPort.get(port);
-      if (set === undefined) this.#byPort.set(port, (set = new Set()));
-      set.add(service);
+    this.#records.set(port, record);
+    if (record) {
+      index(this.#byService, `${record.namespace}/${record.service}`, port);
+      index(this.#byApp, `${record.namespace}/${record.deployment}`, port);
     }
+    return previous;
   }
 }
 
-function sameSet(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((p) => b.includes(p));
+function index(map: Map<string, Set<number>>, key: string, port: number): void {
+  let set = map.get(key);
+  if (set === undefined) map.set(key, (set = new Set()));
+  set.add(port);
+}
+
+function unindex(map: Map<string, Set<number>>, key: string, port: number): void {
+  const set = map.get(key);
+  set?.delete(port);
+  if (set?.size === 0) map.delete(key);
 }

@@ -48,8 +48,8 @@ export async function reconcile(ctx: Context, key: string): Promise<Outcome> {
   // The Services that are this app's alone: a Service shared with other Deployments cannot wake one of them.
   const selecting = ctx.world.servicesSelecting(app.deployment);
   const own = selecting.filter((s) => ctx.world.deploymentsSelectedBy(s).length === 1);
-  for (const service of ctx.world.servicesRouting(namespace, name)) {
-    if (!own.some((s) => s.metadata.name === service.metadata.name)) await removeRoute(ctx, service);
+  for (const service of ctx.ports.servicesRouting(key)) {
+    if (!own.some((s) => s.metadata.name === service)) await removeRoute(ctx, namespace, service, ctx.world.informers.services.get(service, namespace));
   }
 
   switch (phaseOf(app.deployment)) {

@@ -1,11 +1,10 @@
 // The informers the reconciler reads, and the lookups between them: a Deployment's Services, pods and
 // slices, and which apps an event about any object concerns.
-import { INTERCEPTOR_PORTS } from '../core/annotations.ts';
-import { parseInterceptorRoute, SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
+import { SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
 import { membership, type Membership } from '../core/opt-in.ts';
 import type { Informer } from './informers.ts';
 import { requirementsMatch, serviceSelects, type Requirement } from './labels.ts';
-import type { DeploymentObj, NamespaceObj, PodObj, ServiceObj, SliceObj } from './objects.ts';
+import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceObj } from './objects.ts';
 
 export interface Informers {
   namespaces: Informer<NamespaceObj>;
@@ -14,6 +13,8 @@ export interface Informers {
   slices: Informer<SliceObj>;
   pods: Informer<PodObj>;
   interceptors: Informer<PodObj>;
+  /** The route records in Lull's namespace: the interceptor ports (see PortTable). */
+  routes: Informer<RecordObj>;
 }
 
 export const appKey = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -25,11 +26,6 @@ export function splitKey(key: string): { namespace: string; name: string } {
 
 /** Index keys the informers maintain. */
 export const podIndex = (pod: PodObj) => (pod.deployment ? appKey(pod.metadata.namespace ?? '', pod.deployment) : undefined);
-/** Services by the Deployment their interceptor route names. */
-export const routeIndex = (service: ServiceObj) => {
-  const routed = service.metadata.annotations?.[INTERCEPTOR_PORTS] === undefined ? undefined : parseInterceptorRoute(service.metadata.annotations)?.deployment;
-  return routed ? appKey(service.metadata.namespace ?? '', routed) : undefined;
-};
 export const sliceIndex = (slice: SliceObj) => {
   const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
   return service ? appKey(slice.metadata.namespace ?? '', service) : undefined;
@@ -77,11 +73,6 @@ export class World {
     return this.informers.services.list(deployment.metadata.namespace ?? '').filter((s) => s.type !== 'ExternalName' && serviceSelects(s.selector, deployment.podLabels));
   }
 
-  /** Services whose interceptor route names this Deployment (they may no longer select it). */
-  servicesRouting(namespace: string, name: string): ServiceObj[] {
-    return [...this.informers.services.indexed(appKey(namespace, name))];
-  }
-
   /** Deployments whose pods a Service selects. */
   deploymentsSelectedBy(service: ServiceObj): DeploymentObj[] {
     return this.informers.deployments.list(service.metadata.namespace ?? '').filter((d) => serviceSelects(service.selector, d.podLabels));
@@ -95,12 +86,9 @@ export class World {
     return [...this.informers.slices.indexed(appKey(namespace, service))];
   }
 
-  /** App keys an event about `service` concerns: those it selects and the one its route names. */
+  /** App keys an event about `service` concerns: those it selects (the one its route names is the PortTable's to say). */
   appsOfService(service: ServiceObj): string[] {
     const namespace = service.metadata.namespace ?? '';
-    const keys = this.deploymentsSelectedBy(service).map((d) => appKey(namespace, d.metadata.name));
-    const routed = routeIndex(service);
-    if (routed) keys.push(routed);
-    return keys;
+    return this.deploymentsSelectedBy(service).map((d) => appKey(namespace, d.metadata.name));
   }
 }

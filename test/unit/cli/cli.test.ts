@@ -145,7 +145,7 @@ describe('cluster-wide defaults', () => {
     expect(clusterDefaultsFromEnv({ LULL_DEFAULT_IDLE_AFTER: '30m', LULL_DEFAULT_MAX_HELD: '50' }).settings).toEqual({ ...DEFAULTS, idleAfterMs: 1_800_000, maxHeld: 50 });
     const bad = clusterDefaultsFromConfigMap({ 'hold-timeout': '2 minutes' });
     expect(bad.settings.holdTimeoutMs).toBe(DEFAULTS.holdTimeoutMs);
-    expect(bad.problems).toEqual([{ key: 'lull.dev/hold-timeout', value: '2 minutes', allowed: 'a duration such as 30s or 2m, from 1s to 1h' }]);
+    expect(bad.problems).toEqual([{ key: 'lull.dev/hold-timeout', value: '2 minutes', allowed: 'a duration such as 30s or 2m, from 1s to 10m (the longest Lull holds a connection)' }]);
     expect(clusterDefaultsFromConfigMap(undefined).settings).toEqual(DEFAULTS);
   });
 });

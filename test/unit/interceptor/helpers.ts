@@ -2,9 +2,9 @@
 // test drives (what the Kubernetes side of the interceptor reads) and whose writes it records.
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { CoreV1Event, V1Deployment, V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap, V1Deployment, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { formatInterceptorRoute } from '../../../core/interceptor-contract.ts';
+import { buildRouteRecord } from '../../../core/interceptor-contract.ts';
 import { KubeApiError } from '../../../core/kube-client.ts';
 import type { ClusterApi } from '../../../interceptor/kube.ts';
 import type { Watched } from '../../../interceptor/watch.ts';
@@ -124,7 +124,8 @@ const ns = (o: { metadata?: { namespace?: string } }) => o.metadata?.namespace;
 
 /** The world as the apiserver would list it; watches see every change on the next tick. */
 export class FakeCluster {
-  services: V1Service[] = [];
+  /** The route records in Lull's namespace. */
+  routes: V1ConfigMap[] = [];
   deployments: V1Deployment[] = [];
   pods: V1Pod[] = [];
   slices: V1EndpointSlice[] = [];
@@ -135,10 +136,10 @@ export class FakeCluster {
   scaleError: number | undefined;
   /** Called after a successful scale, to play the control plane (create pods, slices...). */
   onScaled: ((deployment: V1Deployment, replicas: number) => void) | undefined;
-  #watches: Array<{ kind: 'services' | 'deployments' | 'pods' | 'slices'; watch: FakeWatch<never> }> = [];
+  #watches: Array<{ kind: 'routes' | 'deployments' | 'pods' | 'slices'; watch: FakeWatch<never> }> = [];
   #version = 1;
 
-  #watch<T>(kind: 'services' | 'deployments' | 'pods' | 'slices', filter: (item: T) => boolean, onChange: () => void): Watched<T> {
+  #watch<T>(kind: 'routes' | 'deployments' | 'pods' | 'slices', filter: (item: T) => boolean, onChange: () => void): Watched<T> {
     const watch = new FakeWatch<T>(onChange, filter);
     this.#watches.push({ kind, watch: watch as unknown as FakeWatch<never> });
     setImmediate(() => watch.push(this[kind] as unknown as T[]));
@@ -154,8 +155,8 @@ export class FakeCluster {
     return this.#watches.filter((w) => !w.watch.stopped).length;
   }
 
-  services_(onChange: () => void) {
-    return this.#watch<V1Service>('services', () => true, onChange);
+  routes_(onChange: () => void) {
+    return this.#watch<V1ConfigMap>('routes', () => true, onChange);
   }
 
   deployment(namespace: string, name: string, onChange: () => void): Watched<V1Deployment> {
@@ -199,7 +200,7 @@ export class FakeCluster {
   /** The ClusterApi view of this fake (method names differ where the world's fields take the plain names). */
   api(): ClusterApi {
     return {
-      services: (onChange) => this.services_(onChange),
+      routes: (onChange) => this.routes_(onChange),
       deployment: (n, name, onChange) => this.deployment(n, name, onChange),
       pods: (n, selector, onChange) => this.pods_(n, selector, onChange),
       slices: (n, service, onChange) => this.slicesWatch(n, service, onChange),
@@ -210,11 +211,9 @@ export class FakeCluster {
   }
 }
 
-export function appService(namespace: string, name: string, deployment: string, interceptorPort: number): V1Service {
-  return {
-    metadata: { namespace, name, annotations: { 'lull.dev/interceptor-ports': formatInterceptorRoute({ deployment, ports: { http: interceptorPort } }) } },
-    spec: { ports: [{ name: 'http', port: 80, targetPort: 'lull-8080' as never }], selector: { app: deployment } },
-  };
+/** The route record the reconciler would write for Service `name`'s port `http`. */
+export function appRoute(namespace: string, name: string, deployment: string, interceptorPort: number): V1ConfigMap {
+  return buildRouteRecord({ port: interceptorPort, namespace, service: name, deployment, servicePort: 'http', portName: 'http' }, 'lull-system');
 }
 
 export function appDeployment(namespace: string, name: string, replicas: number, annotations: Record<string, string> = {}): V1Deployment {
@@ -245,7 +244,8 @@ export function appSlice(namespace: string, service: string, endpoints: Endpoint
   };
 }
 
-export function appPod(namespace: string, name: string, app: string, adminPort: number, status: V1Pod['status'] = { phase: 'Running' }): V1Pod {
+/** A pod of the app; its IP is the test's loopback address, which the slices' endpoints use. */
+export function appPod(namespace: string, name: string, app: string, adminPort: number, status: V1Pod['status'] = { phase: 'Running', podIP: HOST }): V1Pod {
   return {
     metadata: { namespace, name, uid: `uid-${name}`, labels: { app } },
     spec: { containers: [{ name: 'app' }], initContainers: [{ name: 'lull-sidecar', restartPolicy: 'Always', ports: [{ name: 'lull-admin', containerPort: adminPort }] }] },

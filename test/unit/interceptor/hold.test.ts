@@ -10,7 +10,9 @@ const route: Route = { port: 20001, namespace: 'ns', service: 'web', deployment:
 
 class View implements AppView {
   name = 'ns/web';
+  namespace = 'ns';
   synced = true;
+  settingsKnown = true;
   settings = { maxHeld: 100, holdTimeoutMs: 60_000 };
   failure: string | undefined;
   ready: Target[] = [];
@@ -31,7 +33,7 @@ class View implements AppView {
   timedOut(): void {
     this.timeouts++;
   }
-  set(change: Partial<Pick<View, 'ready' | 'failure' | 'settings' | 'synced'>>): void {
+  set(change: Partial<Pick<View, 'ready' | 'failure' | 'settings' | 'synced' | 'settingsKnown'>>): void {
     Object.assign(this, change);
     this.hold.update();
   }
@@ -42,21 +44,29 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(maxTotal = 1000) {
+async function setup(maxTotal = 1000, maxPerNamespace = maxTotal) {
   const view = new View();
   const outcomes: Outcome[] = [];
-  const ctx: HoldContext = { total: new Totals(), maxTotal, maxConnecting: 2, count: (o) => outcomes.push(o), observeHeld: () => {} };
+  const ctx: HoldContext = { total: new Totals(), caps: { maxTotal, maxPerNamespace }, maxConnecting: 2, count: (o) => outcomes.push(o), observeHeld: () => {} };
   view.hold = new Hold(view, ctx);
   const server = await pausedServer();
   cleanups.push(server.close);
-  /** Connects a client and hands its accepted socket to the Hold; resolves (wrapped) the client's eventual reply. */
-  const arrive = async (send: (port: number) => Promise<{ received: Buffer; error?: string }>) => {
+  /** Connects a client and hands its accepted socket to `to`'s Hold; resolves (wrapped) the client's eventual reply. */
+  const arrive = async (send: (port: number) => Promise<{ received: Buffer; error?: string }>, to: View = view) => {
     const reply = send(server.port);
     const socket: Socket = await server.next();
-    view.hold.accept(socket, route);
+    to.hold.accept(socket, route);
     return { reply };
   };
-  return { view, ctx, outcomes, arrive };
+  /** Another app, in `namespace`, holding on the same interceptor. */
+  const other = (namespace: string, name: string) => {
+    const v = new View();
+    v.namespace = namespace;
+    v.name = `${namespace}/${name}`;
+    v.hold = new Hold(v, ctx);
+    return v;
+  };
+  return { view, ctx, outcomes, arrive, other };
 }
 
 describe('Hold', () => {
@@ -157,11 +167,64 @@ describe('Hold', () => {
     expect(outcomes).toEqual(['refused_wake_failed', 'refused_wake_failed']);
   });
 
-  it('refuses past the interceptor-wide cap', async () => {
-    const { arrive } = await setup(1);
+  it('refuses past the interceptor-wide cap, naming it', async () => {
+    const { arrive, other } = await setup(1, 1);
     await arrive((p) => get(p));
+    const second = await (await arrive((p) => get(p), other('elsewhere', 'api'))).reply;
+    expect(statusOf(second.received)).toBe(503);
+    expect(bodyOf(second.received)).toBe('LULL_INTERCEPTOR_FULL: this interceptor already holds 1 connections, its limit (--max-held-total)\n');
+  });
+
+  it("refuses past a namespace's share, naming it, while another namespace's apps are still held and served", async () => {
+    const { view, ctx, outcomes, arrive, other } = await setup(10, 3);
+    const hog = other('evil', 'hog');
+    const sibling = other('evil', 'sibling');
+    const echo = await echoServer();
+    cleanups.push(echo.close);
+    // The hostile namespace fills its share, over two of its apps (the share is per namespace, not per app).
+    for (let i = 0; i < 2; i++) await arrive((p) => exchange(p, 'idle'), hog);
+    await arrive((p) => exchange(p, 'idle'), sibling);
+    const refused = await Promise.all([arrive((p) => get(p), hog), arrive((p) => get(p), sibling)].map(async (a) => (await (await a).reply).received));
+    for (const r of refused) {
+      expect(statusOf(r)).toBe(503);
+      expect(r.toString()).toContain('Retry-After: 1');
+      expect(bodyOf(r)).toBe('LULL_NAMESPACE_FULL: namespace evil already has 3 connections held on this interceptor, its share (--max-held-per-namespace)\n');
+    }
+    expect(ctx.total.heldIn('evil')).toBe(3);
+    // The victim's namespace still has its own share: held, then forwarded when its app is ready.
+    const { reply } = await arrive((p) => exchange(p, 'victim request', { end: true }));
+    expect(view.hold.held).toBe(1);
+    view.set({ ready: [{ address: HOST, port: echo.port }] });
+    expect((await reply).received.toString()).toBe('victim request');
+    expect(outcomes.filter((o) => o === 'refused_namespace_full')).toHaveLength(2);
+    expect(outcomes).toContain('held_forwarded');
+  });
+
+  it("applies the app's max-held as soon as its Deployment is seen, before its endpoints are", async () => {
+    const { view, outcomes, arrive } = await setup();
+    view.synced = false;
+    view.settingsKnown = false;
+    const replies = (await Promise.all(Array.from({ length: 4 }, () => arrive((p) => get(p))))).map((a) => a.reply);
+    expect(view.hold.held).toBe(4);
+    view.set({ settingsKnown: true, settings: { maxHeld: 1, holdTimeoutMs: 60_000 } });
+    expect(view.hold.held).toBe(1);
+    const refused = await Promise.all(replies.slice(1));
+    for (const r of refused) expect(bodyOf(r.received)).toBe('LULL_MAX_HELD: ns/web already has 1 connections held while it wakes (lull.dev/max-held)\n');
+    const late = await (await arrive((p) => get(p))).reply;
+    expect(bodyOf(late.received)).toBe('LULL_MAX_HELD: ns/web already has 1 connections held while it wakes (lull.dev/max-held)\n');
+    expect(outcomes).toEqual(['refused_max_held', 'refused_max_held', 'refused_max_held', 'refused_max_held']);
+  });
+
+  it("names the app's own max-held first, and frees a namespace's share as its connections go", async () => {
+    const { view, ctx, arrive } = await setup(10, 2);
+    view.settings = { maxHeld: 1, holdTimeoutMs: 60_000 };
+    const first = await arrive((p) => exchange(p, 'idle'));
     const second = await (await arrive((p) => get(p))).reply;
-    expect(bodyOf(second.received)).toMatch(/^LULL_INTERCEPTOR_FULL/);
+    expect(bodyOf(second.received)).toMatch(/^LULL_MAX_HELD: ns\/web already has 1 connections held/);
+    view.set({ failure: 'gone' });
+    await first.reply;
+    expect(ctx.total.heldIn('ns')).toBe(0);
+    expect([...ctx.total.namespaces().keys()]).toEqual([]);
   });
 
   it('moves a connection on to another pod when one refuses, its bytes intact', async () => {

@@ -6,7 +6,7 @@ import { INTERCEPTOR_PORT_RANGE } from '../../../core/interceptor-contract.ts';
 import { startInterceptor, type RunningInterceptor } from '../../../interceptor/interceptor.ts';
 import { startSidecar, type RunningSidecar } from '../../../sidecar/sidecar.ts';
 import { startHttpApp, type HttpApp } from '../../fixtures/http-app.ts';
-import { appDeployment, appPod, appService, appSlice, bodyOf, FakeCluster, get, HOST, silentLog, statusOf } from './helpers.ts';
+import { appDeployment, appPod, appRoute, appSlice, bodyOf, echoServer, FakeCluster, get, HOST, silentLog, statusOf } from './helpers.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -39,6 +39,7 @@ async function interceptor(cluster: FakeCluster, host = HOST, appLingerMs = 60_0
     adminPort: 0,
     adminHost: host,
     maxHeldTotal: 10_000,
+    maxHeldPerNamespace: 10_000,
     maxConnecting: 64,
     appLingerMs,
     source: { component: 'lull-interceptor', instance: `test-${host}` },
@@ -63,20 +64,20 @@ async function pod(appDelayMs: number): Promise<{ sidecar: RunningSidecar; app: 
 
 function sleepingWorld(port: number): FakeCluster {
   const cluster = new FakeCluster();
-  cluster.services = [appService('ns', 'web', 'web', port)];
+  cluster.routes = [appRoute('ns', 'web', 'web', port)];
   cluster.deployments = [appDeployment('ns', 'web', 0, { 'lull.dev/replicas-before-sleep': '1' })];
   cluster.slices = [appSlice('ns', 'web', [])];
   return cluster;
 }
 
 describe('interceptor, in-process', () => {
-  it('opens the port a Service annotation allocates, and closes it when the annotation goes', async () => {
+  it('opens the port a route record allocates, and closes it when the record goes', async () => {
     const port = await interceptorPort();
     const cluster = sleepingWorld(port);
     const running = await interceptor(cluster);
     await running.settled();
     expect(running.ports()).toEqual([port]);
-    cluster.services = [];
+    cluster.routes = [];
     cluster.publish();
     await expect.poll(() => running.ports(), { interval: 5 }).toEqual([]);
   });
@@ -198,7 +199,7 @@ describe('interceptor, in-process', () => {
     const running = await interceptor(cluster);
     const reply = get(port);
     await expect.poll(() => running.apps.get('ns/web')?.hold.held, { interval: 5 }).toBe(1);
-    cluster.services = [];
+    cluster.routes = [];
     cluster.publish();
     await expect.poll(() => running.ports(), { interval: 5 }).toEqual([]);
     const { sidecar } = await pod(0);
@@ -208,12 +209,41 @@ describe('interceptor, in-process', () => {
     expect(statusOf((await reply).received)).toBe(200);
   });
 
+  it("forwards to and probes only the woken Deployment's pods, never another address in its Service's slices", async () => {
+    const port = await interceptorPort();
+    const cluster = sleepingWorld(port);
+    const rogue = await echoServer();
+    cleanups.push(rogue.close);
+    // What a slice may say that no pod backs: a ready endpoint that is not a pod of the app.
+    const stranger = { pod: 'not-a-pod-of-web', port: rogue.port, ready: true };
+    cluster.onScaled = () => {
+      cluster.slices = [appSlice('ns', 'web', [stranger])];
+      cluster.publish();
+    };
+    const running = await interceptor(cluster);
+    const reply = get(port);
+    await expect.poll(() => cluster.scales.length, { interval: 5 }).toBe(1);
+    await expect.poll(() => running.apps.get('ns/web')?.hold.held, { interval: 5 }).toBe(1);
+    await new Promise((r) => setTimeout(r, 300)); // Long enough for a forward or a probe to have happened.
+    expect(rogue.connections).toBe(0);
+    const { sidecar } = await pod(0);
+    cluster.pods = [appPod('ns', 'web-1', 'web', sidecar.adminPort)];
+    const own = appSlice('ns', 'web', [{ pod: 'web-1', port: sidecar.ports[0]!.listen, ready: false }]);
+    cluster.slices = [appSlice('ns', 'web', [stranger]), { ...own, metadata: { ...own.metadata, name: 'web-fghij' } }];
+    cluster.publish();
+    const { received } = await reply;
+    expect(statusOf(received)).toBe(200);
+    expect(bodyOf(received)).toBe('hello from web\n');
+    expect(rogue.connections).toBe(0);
+  });
+
   it('stops watching an app that has gone quiet', async () => {
     const port = await interceptorPort();
     const cluster = sleepingWorld(port);
     const { sidecar, app } = await pod(0);
     await app;
     cluster.deployments = [appDeployment('ns', 'web', 1)];
+    cluster.pods = [appPod('ns', 'web-1', 'web', sidecar.adminPort)];
     cluster.slices = [appSlice('ns', 'web', [{ pod: 'web-1', port: sidecar.ports[0]!.listen, ready: true }])];
     const running = await interceptor(cluster, HOST, 50);
     const before = cluster.liveWatches;

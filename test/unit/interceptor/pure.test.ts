@@ -1,26 +1,26 @@
 // The interceptor's pure decisions: routes, limits, wake patches, endpoints, failures, refusals.
 import type { V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { candidates } from '../../../interceptor/endpoints.ts';
+import { candidates, podOf, podsByName, type Candidate } from '../../../interceptor/endpoints.ts';
 import { podFailure, wakeFailure } from '../../../interceptor/failure.ts';
 import { selectorString } from '../../../interceptor/kube.ts';
-import { admit, holdDeadline, overCap } from '../../../interceptor/limits.ts';
+import { admit, holdDeadline, namespaceShare, overCap } from '../../../interceptor/limits.ts';
 import { adminPortOf } from '../../../interceptor/readiness.ts';
 import { refusalOf, refusalResponse, requestVersion } from '../../../interceptor/refuse.ts';
-import { routeTable, type ServiceLike } from '../../../interceptor/routes.ts';
+import { routeTable } from '../../../interceptor/routes.ts';
+import { parseConfig } from '../../../interceptor/config.ts';
 import { needsScale, scalePatch, wakeReplicas, wakingPatch } from '../../../interceptor/wake.ts';
 import { errors, lullError } from '../../../core/errors.ts';
-import { formatInterceptorRoute } from '../../../core/interceptor-contract.ts';
+import { buildRouteRecord, recordPort, routeRecordName } from '../../../core/interceptor-contract.ts';
 
-function service(namespace: string, name: string, deployment: string, ports: Record<string, number>, specPorts: ServiceLike['spec'] = { ports: [{ name: 'http', port: 80 }] }): ServiceLike {
-  return { metadata: { namespace, name, annotations: { 'lull.dev/interceptor-ports': formatInterceptorRoute({ deployment, ports }) } }, spec: specPorts };
-}
+const record = (port: number, data: Record<string, string>, name = routeRecordName(port)) => ({ metadata: { name, namespace: 'lull-system' }, data });
+const web = { namespace: 'a', service: 'web', deployment: 'web-deploy', 'service-port': 'http', 'port-name': 'http' };
 
 describe('routeTable', () => {
-  it('maps each allocated port to its Service port and Deployment', () => {
+  it('maps each record to its Service port and Deployment, the port read from the record name', () => {
     const table = routeTable([
-      service('a', 'web', 'web-deploy', { http: 20001, '9090': 20002 }, { ports: [{ name: 'http', port: 80 }, { port: 9090 }] }),
-      { metadata: { namespace: 'a', name: 'plain' }, spec: { ports: [{ port: 80 }] } },
+      buildRouteRecord({ port: 20001, namespace: 'a', service: 'web', deployment: 'web-deploy', servicePort: 'http', portName: 'http' }, 'lull-system'),
+      buildRouteRecord({ port: 20002, namespace: 'a', service: 'web', deployment: 'web-deploy', servicePort: '9090', portName: '' }, 'lull-system'),
     ]);
     expect(table.problems).toEqual([]);
     expect(table.byPort.get(20001)).toEqual({ port: 20001, namespace: 'a', service: 'web', deployment: 'web-deploy', servicePort: 'http', portName: 'http' });
@@ -28,32 +28,45 @@ describe('routeTable', () => {
     expect(table.byPort.size).toBe(2);
   });
 
-  it('gives a port claimed twice to the first Service by namespace/name, on every replica alike', () => {
-    const a = service('b', 'one', 'one', { http: 20005 });
-    const b = service('a', 'two', 'two', { http: 20005 });
-    for (const order of [[a, b], [b, a]]) {
-      const table = routeTable(order);
-      expect(table.byPort.get(20005)?.service).toBe('two');
-      expect(table.problems).toHaveLength(1);
-    }
-  });
-
-  it('skips ports the Service no longer has, and UDP ports', () => {
+  it('takes no route from anything but a well-formed record: other names, ports out of range, missing or odd fields', () => {
     const table = routeTable([
-      service('a', 'gone', 'gone', { metrics: 20010 }),
-      service('a', 'dns', 'dns', { dns: 20011 }, { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }),
+      record(20003, web, 'lull-defaults'),
+      record(20004, web, 'lull-port-80'),
+      record(20005, web, 'lull-port-020005x'),
+      record(20006, { ...web, deployment: '' }),
+      record(20007, { ...web, namespace: 'A/../b' }),
+      record(20008, { namespace: 'a', service: 'web' }),
     ]);
     expect(table.byPort.size).toBe(0);
-    expect(table.problems).toEqual([expect.stringMatching(/only TCP/), expect.stringMatching(/no port "metrics"/)]);
+    expect(table.problems).toHaveLength(6);
+  });
+
+  it('has no conflicts to resolve: a port is one record, whatever Services claim on their annotations', () => {
+    expect(recordPort(routeRecordName(29999))).toBe(29999);
+    expect(recordPort('lull-port-30000')).toBeUndefined();
+    const table = routeTable([record(20009, web)]);
+    expect(table.byPort.get(20009)?.namespace).toBe('a');
   });
 });
 
 describe('limits', () => {
   const settings = { maxHeld: 2, holdTimeoutMs: 1000 };
-  it('holds up to max-held per app and the interceptor-wide cap', () => {
-    expect(admit(0, settings, 0, 10)).toBe('hold');
-    expect(admit(2, settings, 2, 10)).toBe('app-full');
-    expect(admit(0, settings, 10, 10)).toBe('interceptor-full');
+  const caps = { maxTotal: 10, maxPerNamespace: 4 };
+  it("holds up to max-held per app, the namespace's share and the interceptor-wide cap, naming the most specific", () => {
+    expect(admit(0, settings, 0, 0, caps)).toBe('hold');
+    expect(admit(2, settings, 2, 2, caps)).toBe('app-full');
+    expect(admit(1, settings, 4, 4, caps)).toBe('namespace-full');
+    expect(admit(0, settings, 3, 10, caps)).toBe('interceptor-full');
+    expect(admit(2, settings, 4, 10, caps)).toBe('app-full');
+    // An app allowed more than its namespace's share meets the share.
+    expect(admit(4, { maxHeld: 50_000, holdTimeoutMs: 1000 }, 4, 4, caps)).toBe('namespace-full');
+  });
+  it('reads the namespace share as a count or a percentage of the cap, never above it', () => {
+    expect(namespaceShare('25%', 50_000)).toBe(12_500);
+    expect(namespaceShare('25%', 2)).toBe(1);
+    expect(namespaceShare('100%', 40)).toBe(40);
+    expect(namespaceShare('300', 1000)).toBe(300);
+    for (const bad of ['0', '0%', '101%', '1001', '-1', 'a lot', '']) expect(namespaceShare(bad, 1000)).toBeUndefined();
   });
   it('computes deadlines and the excess over a lowered cap', () => {
     expect(holdDeadline(5000, settings)).toBe(6000);
@@ -89,7 +102,7 @@ describe('wake', () => {
 describe('candidates', () => {
   const slice = (labels: Record<string, string>, endpoints: V1EndpointSlice['endpoints'], ports = [{ name: 'http', port: 9931 }]): V1EndpointSlice => ({
     addressType: 'IPv4',
-    metadata: { labels },
+    metadata: { labels, namespace: 'shop' },
     endpoints,
     ports,
   });
@@ -107,16 +120,40 @@ describe('candidates', () => {
       'http',
     );
     expect(list).toEqual([
-      { key: 'u1@10.0.0.5', address: '10.0.0.5', port: 9931, pod: 'web-1', ready: true, terminating: false },
-      { key: 'u2@10.0.0.6', address: '10.0.0.6', port: 9931, pod: 'web-2', ready: false, terminating: false },
-      { key: 'u3@10.0.0.7', address: '10.0.0.7', port: 9931, pod: 'web-3', ready: false, terminating: true },
-      { key: 'u4@10.0.0.8', address: '10.0.0.8', port: 9931, pod: 'web-4', ready: true, terminating: false },
+      { key: 'u1@10.0.0.5', address: '10.0.0.5', port: 9931, pod: 'web-1', podNamespace: 'shop', podUid: 'u1', ready: true, terminating: false },
+      { key: 'u2@10.0.0.6', address: '10.0.0.6', port: 9931, pod: 'web-2', podNamespace: 'shop', podUid: 'u2', ready: false, terminating: false },
+      { key: 'u3@10.0.0.7', address: '10.0.0.7', port: 9931, pod: 'web-3', podNamespace: 'shop', podUid: 'u3', ready: false, terminating: true },
+      { key: 'u4@10.0.0.8', address: '10.0.0.8', port: 9931, pod: 'web-4', podNamespace: 'shop', podUid: 'u4', ready: true, terminating: false },
     ]);
   });
   it('matches the Service port by name, unnamed as ""', () => {
     const s = slice({}, [{ addresses: ['10.0.0.5'] }], [{ port: 9931 } as { name: string; port: number }]);
     expect(candidates([s], '')).toHaveLength(1);
     expect(candidates([s], 'http')).toHaveLength(0);
+  });
+  it("keeps only addresses that are the IP of one of the woken Deployment's pods", () => {
+    const pod = (name: string, ip: string, extra: Partial<V1Pod['spec']> = {}, namespace = 'shop'): V1Pod => ({
+      metadata: { name, namespace, uid: `u-${name}`, labels: { app: 'web' } },
+      spec: { containers: [], ...extra },
+      status: { podIP: ip, podIPs: [{ ip }] },
+    });
+    // The pod watch is by the Deployment's selector in the app's namespace: these are the app's pods.
+    const pods = podsByName([pod('web-1', '10.0.0.5'), pod('web-2', '10.0.0.6'), pod('host', '192.168.1.10', { hostNetwork: true })]);
+    const endpoints: V1EndpointSlice['endpoints'] = [
+      { addresses: ['10.0.0.5'], targetRef: { kind: 'Pod', name: 'web-1', uid: 'u-web-1' } }, // the app's pod
+      { addresses: ['10.0.0.66'], targetRef: { kind: 'Pod', name: 'web-2', uid: 'u-web-2' } }, // its name, another address
+      { addresses: ['10.9.9.9'], targetRef: { kind: 'Pod', name: 'web-1', namespace: 'victim', uid: 'u-web-1' } }, // another namespace's pod
+      { addresses: ['169.254.169.254'] }, // no targetRef: an address anyone can write
+      { addresses: ['10.0.0.6'], targetRef: { kind: 'Node', name: 'web-2' } }, // not a Pod
+      { addresses: ['10.0.0.7'], targetRef: { kind: 'Pod', name: 'stranger', uid: 'u-x' } }, // not selected by the Deployment
+      { addresses: ['192.168.1.10'], targetRef: { kind: 'Pod', name: 'host', uid: 'u-host' } }, // the node's address
+      { addresses: ['10.0.0.6'], targetRef: { kind: 'Pod', name: 'web-2', uid: 'an-older-incarnation' } },
+    ];
+    const isPod = (c: Candidate) => podOf(c, pods, 'shop') !== undefined;
+    expect(candidates([slice({ 'kubernetes.io/service-name': 'web' }, endpoints)], 'http', isPod).map((c) => c.address)).toEqual(['10.0.0.5']);
+    // A ready entry that is no pod does not mask the not-ready one that is, at the same address.
+    const masked = [{ addresses: ['10.0.0.6'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'stranger', uid: 'u-x' } }, { addresses: ['10.0.0.6'], conditions: { ready: false }, targetRef: { kind: 'Pod', name: 'web-2', uid: 'u-web-2' } }];
+    expect(candidates([slice({}, masked)], 'http', isPod)).toEqual([expect.objectContaining({ pod: 'web-2', ready: false })]);
   });
 });
 
@@ -168,5 +205,15 @@ describe('adminPortOf', () => {
   it('finds the sidecar admin port by name, else the default', () => {
     expect(adminPortOf({ spec: { containers: [], initContainers: [{ name: 'lull-sidecar', ports: [{ name: 'lull-admin', containerPort: 9950 }] }] } })).toBe(9950);
     expect(adminPortOf(undefined)).toBe(9930);
+  });
+});
+
+describe('config', () => {
+  it("takes each namespace's share as a count or a share of the cap, from the flag or the lull-defaults ConfigMap", () => {
+    expect(parseConfig([], {}).maxHeldPerNamespace).toBe(12_500);
+    expect(parseConfig(['--max-held-total', '40'], { LULL_MAX_HELD_PER_NAMESPACE: '10%' }).maxHeldPerNamespace).toBe(4);
+    expect(parseConfig(['--max-held-per-namespace', '7'], { LULL_MAX_HELD_PER_NAMESPACE: '10%' }).maxHeldPerNamespace).toBe(7);
+    expect(parseConfig([], { POD_NAMESPACE: 'lull-x' }).namespace).toBe('lull-x');
+    expect(() => parseConfig(['--max-held-total', '10', '--max-held-per-namespace', '11'], {})).toThrow(/--max-held-per-namespace has value "11": a whole number from 1 to --max-held-total \(10\), or a share such as 25%/);
   });
 });

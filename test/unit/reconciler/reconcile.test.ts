@@ -1,6 +1,8 @@
 // Whole reconciles against in-memory caches and a recording API: the sleep order, the guarded scale,
 // waking by a user's scale, onboarding touches and opt-out.
 import { describe, expect, it } from 'vitest';
+import { buildRouteRecord, type RouteRecord } from '../../../core/interceptor-contract.ts';
+import { KubeApiError } from '../../../core/kube-client.ts';
 import { createLogger } from '../../../core/log.ts';
 import type { ActivitySnapshot } from '../../../core/sidecar-contract.ts';
 import type { Api } from '../../../reconciler/api.ts';
@@ -9,11 +11,11 @@ import { Deadlines } from '../../../reconciler/deadlines.ts';
 import type { PodAnswer } from '../../../reconciler/idle.ts';
 import type { Cached, Informer } from '../../../reconciler/informers.ts';
 import { createMetrics } from '../../../reconciler/metrics.ts';
-import type { DeploymentObj, NamespaceObj, PodObj, ServiceObj, SliceObj } from '../../../reconciler/objects.ts';
+import { trimRecord, type DeploymentObj, type NamespaceObj, type PodObj, type RecordObj, type ServiceObj, type SliceObj } from '../../../reconciler/objects.ts';
 import { PortTable } from '../../../reconciler/ports.ts';
 import { reconcile } from '../../../reconciler/reconcile.ts';
 import { readyInterceptors } from '../../../reconciler/slices.ts';
-import { podIndex, routeIndex, sliceIndex, World } from '../../../reconciler/world.ts';
+import { podIndex, sliceIndex, World } from '../../../reconciler/world.ts';
 
 function memInformer<T extends Cached>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> & { objects: T[] } {
   return {
@@ -90,7 +92,15 @@ interface Setup {
   fresh?: (d: DeploymentObj) => DeploymentObj;
   interceptorPods?: PodObj[];
   memory?: Partial<AppMemory>;
+  /** The route records in Lull's namespace, as the cache shows them. */
+  routes?: RouteRecord[];
+  /** Records the apiserver has that the cache does not show yet (a create of their port gets 409). */
+  unseen?: RouteRecord[];
 }
+
+/** The route record of Service web's port http, and the display copy that goes with it. */
+const webRoute = (port = 20000, deployment = 'web', namespace = 'shop', service = 'web'): RouteRecord => ({ port, namespace, service, deployment, servicePort: 'http', portName: 'http' });
+const shown = (port = 20000, deployment = 'web') => ({ 'lull.dev/interceptor-ports': `{"deployment":"${deployment}","ports":{"http":${port}}}` });
 
 function setup(s: Setup) {
   const calls: string[] = [];
@@ -133,6 +143,20 @@ function setup(s: Setup) {
       calls.push(`delete slice ${name}`);
       return true;
     },
+    async createRecord(r) {
+      const unseen = s.unseen?.find((u) => u.port === r.port);
+      if (unseen) throw new KubeApiError('POST', '/api/v1/namespaces/lull-system/configmaps', 409, 'AlreadyExists', `configmaps "lull-port-${r.port}" already exists`);
+      calls.push(`create record ${r.port} ${r.namespace}/${r.service}:${r.servicePort} -> ${r.deployment}`);
+    },
+    async replaceRecord(r) {
+      calls.push(`replace record ${r.port} ${r.namespace}/${r.service}:${r.servicePort} -> ${r.deployment}`);
+    },
+    async getRecord(port) {
+      return s.unseen?.find((u) => u.port === port) ?? s.routes?.find((r) => r.port === port);
+    },
+    async deleteRecord(port) {
+      calls.push(`delete record ${port}`);
+    },
   };
   const namespaces = memInformer<NamespaceObj>([{ metadata: { name: 'shop', uid: 'n', resourceVersion: '1', labels: s.namespaceLabels ?? {} } }]);
   const interceptors = memInformer<PodObj>(s.interceptorPods ?? [pod('icpt', '10.213.0.2', 'lull-system', { deployment: undefined })]);
@@ -140,13 +164,16 @@ function setup(s: Setup) {
     {
       namespaces,
       deployments: memInformer(s.deployments),
-      services: memInformer(s.services ?? [service()], routeIndex),
+      services: memInformer(s.services ?? [service()]),
       slices: memInformer(s.slices ?? [ownSlice(true)], sliceIndex),
       pods: memInformer(s.pods ?? [pod('web-1', '10.213.0.50')], podIndex),
       interceptors,
+      routes: memInformer<RecordObj>((s.routes ?? []).map((r) => trimRecord(buildRouteRecord(r, 'lull-system')))),
     },
     'lull-system',
   );
+  const ports = new PortTable(() => NOW);
+  for (const r of s.routes ?? []) ports.observe(r.port, r);
   const memory = new Map<string, AppMemory>();
   if (s.memory) memory.set('shop/web', { ...newMemory(), ...s.memory });
   const ask = async (p: PodObj): Promise<PodAnswer> => {
@@ -162,7 +189,7 @@ function setup(s: Setup) {
     metrics: createMetrics({ processMetrics: false }),
     logger: createLogger('test', 'silent'),
     deadlines: new Deadlines(() => {}),
-    ports: new PortTable(() => NOW),
+    ports,
     interceptors: () => readyInterceptors(interceptors.list()),
     memory: (key) => {
       if (!memory.has(key)) memory.set(key, newMemory());
@@ -178,7 +205,8 @@ describe('reconcile', () => {
     const { ctx, calls, events } = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })] });
     await reconcile(ctx, 'shop/web');
     expect(calls).toEqual([
-      // Ports are allocated while awake, so the interceptor can listen before the first sleep.
+      // Ports are allocated while awake, so the interceptor can listen before the first sleep: the record, then its display copy.
+      'create record 20000 shop/web:http -> web',
       'annotate service web {"lull.dev/interceptor-ports":"{\\"deployment\\":\\"web\\",\\"ports\\":{\\"http\\":20000}}"}',
       `annotate deployment {"lull.dev/state":"sleeping","lull.dev/replicas-before-sleep":"2","lull.dev/slept-at":"2024-05-01T12:00:00.000Z"} if 100`,
       'create slice web-lull [{"name":"http","port":20000,"protocol":"TCP"}] -> 10.213.0.2',
@@ -203,7 +231,7 @@ describe('reconcile', () => {
     const early = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' }, {})], pods: [pod('web-1', '10.213.0.50', 'shop', { startedAt: NOW - 1000 })] });
     const outcome = await reconcile(early.ctx, 'shop/web');
     expect(outcome.nextAt).toBe(NOW - 1000 + 3000);
-    expect(early.calls.filter((c) => !c.startsWith('annotate service'))).toEqual([]);
+    expect(early.calls.filter((c) => !c.startsWith('annotate service') && !c.startsWith('create record'))).toEqual([]);
 
     const busy = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })], activity: { 'web-1': { lastActivityAt: NOW - 60_000, requestsInFlight: 1, inFlight: 1 } } });
     expect((await reconcile(busy.ctx, 'shop/web')).nextAt).toBe(NOW + 3000);
@@ -225,7 +253,8 @@ describe('reconcile', () => {
   it('keeps a sleeping app\'s slice and ports as they are, and does nothing more', async () => {
     const { ctx, calls } = setup({
       deployments: [deployment({ 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 0, readyReplicas: 0 })],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      services: [service(shown())],
+      routes: [webRoute()],
       slices: [ownSlice(false), lullSlice()],
       pods: [],
     });
@@ -237,7 +266,8 @@ describe('reconcile', () => {
     const sleeping = deployment({ 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2', 'lull.dev/slept-at': 'x' }, { replicas: 3 });
     const notYet = setup({
       deployments: [sleeping],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      services: [service(shown())],
+      routes: [webRoute()],
       slices: [ownSlice(false), lullSlice()],
     });
     const outcome = await reconcile(notYet.ctx, 'shop/web');
@@ -246,7 +276,8 @@ describe('reconcile', () => {
 
     const ready = setup({
       deployments: [sleeping],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      services: [service(shown())],
+      routes: [webRoute()],
       slices: [ownSlice(true), lullSlice()],
     });
     await reconcile(ready.ctx, 'shop/web');
@@ -277,7 +308,8 @@ describe('reconcile', () => {
   it('opting out wakes a sleeping app to its remembered size first', async () => {
     const { ctx, calls } = setup({
       deployments: [deployment({ 'lull.dev/enabled': 'false', 'lull.dev/injected': '', 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 0, injected: false })],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      services: [service(shown())],
+      routes: [webRoute()],
       slices: [ownSlice(false), lullSlice()],
       pods: [],
     });
@@ -288,13 +320,15 @@ describe('reconcile', () => {
   it('opting out then restores Services, removes the slice once the app is reachable, and forgets the app', async () => {
     const { ctx, calls, events } = setup({
       deployments: [deployment({ 'lull.dev/enabled': 'false', 'lull.dev/injected': '', 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 2, injected: false })],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      services: [service(shown())],
+      routes: [webRoute()],
       slices: [ownSlice(true), lullSlice()],
     });
     await reconcile(ctx, 'shop/web');
     expect(calls).toEqual([
       'touch service web',
       'delete slice web-lull',
+      'delete record 20000',
       'annotate service web {"lull.dev/interceptor-ports":null}',
       'annotate deployment {"lull.dev/state":null,"lull.dev/replicas-before-sleep":null} if 100',
     ]);
@@ -304,7 +338,8 @@ describe('reconcile', () => {
   it('reports WakeFailed once when no endpoint is ready within the hold-timeout, and keeps waiting', async () => {
     const { ctx, calls, events } = setup({
       deployments: [deployment({ 'lull.dev/state': 'waking', 'lull.dev/replicas-before-sleep': '1' }, { replicas: 1, readyReplicas: 0 })],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      services: [service(shown())],
+      routes: [webRoute()],
       slices: [ownSlice(false), lullSlice()],
       pods: [pod('web-1', '10.213.0.50', 'shop', { ready: false, phase: 'Pending' })],
       memory: { wakeStartedAt: NOW - 121_000 },
@@ -318,7 +353,8 @@ describe('reconcile', () => {
   it('puts a wake that never scaled back to sleeping after the hold-timeout, so the next request retries', async () => {
     const { ctx, calls, events } = setup({
       deployments: [deployment({ 'lull.dev/state': 'waking', 'lull.dev/replicas-before-sleep': '1' }, { replicas: 0, readyReplicas: 0 })],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      services: [service(shown())],
+      routes: [webRoute()],
       slices: [ownSlice(false), lullSlice()],
       pods: [],
       memory: { wakeStartedAt: NOW - 120_000 },
@@ -331,7 +367,8 @@ describe('reconcile', () => {
   it('keeps the slice of a sleeping app in step with the interceptor pods', async () => {
     const { ctx, calls } = setup({
       deployments: [deployment({ 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 0, readyReplicas: 0 })],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"web","ports":{"http":20000}}' })],
+      services: [service(shown())],
+      routes: [webRoute()],
       slices: [ownSlice(false), lullSlice()],
       pods: [],
       interceptorPods: [pod('icpt', '10.213.0.2', 'lull-system', { deployment: undefined }), pod('icpt-2', '10.213.0.3', 'lull-system', { deployment: undefined })],
@@ -343,11 +380,44 @@ describe('reconcile', () => {
   it('forgets a deleted Deployment: its Service loses the interceptor ports and slice', async () => {
     const { ctx, calls } = setup({
       deployments: [deployment({})],
-      services: [service({ 'lull.dev/interceptor-ports': '{"deployment":"gone","ports":{"http":20000}}' })],
+      services: [service(shown(20000, 'gone'))],
+      routes: [webRoute(20000, 'gone')],
       slices: [ownSlice(true), lullSlice()],
     });
     const outcome = await reconcile(ctx, 'shop/gone');
     expect(outcome.gone).toBe(true);
-    expect(calls).toEqual(['delete slice web-lull', 'annotate service web {"lull.dev/interceptor-ports":null}']);
+    expect(calls).toEqual(['delete slice web-lull', 'delete record 20000', 'annotate service web {"lull.dev/interceptor-ports":null}']);
+  });
+
+  it('frees the ports of a Service that is gone, though its Deployment stays', async () => {
+    const { ctx, calls } = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })], services: [], routes: [webRoute(20007)] });
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual(['delete record 20007']);
+    expect(ctx.ports.record(20007)).toBeUndefined();
+  });
+
+  it("takes no claim from a Service's annotation: a copy of another tenant's port gets a port of its own", async () => {
+    const victim = webRoute(20000, 'login', 'victim', 'login');
+    const { ctx, calls } = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })], services: [service(shown(20000))], routes: [victim] });
+    await reconcile(ctx, 'shop/web');
+    expect(calls.slice(0, 2)).toEqual(['create record 20001 shop/web:http -> web', 'annotate service web {"lull.dev/interceptor-ports":"{\\"deployment\\":\\"web\\",\\"ports\\":{\\"http\\":20001}}"}']);
+    expect(ctx.ports.record(20000)).toEqual(victim);
+    expect(calls.some((c) => c.includes('record 20000'))).toBe(false);
+  });
+
+  it('allocates again when the apiserver already has a record for the port the cache showed free', async () => {
+    const { ctx, calls } = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })], services: [service()], unseen: [webRoute(20000, 'other', 'elsewhere', 'other')] });
+    await reconcile(ctx, 'shop/web');
+    expect(calls[0]).toBe('create record 20001 shop/web:http -> web');
+    expect(ctx.ports.record(20000)).toMatchObject({ namespace: 'elsewhere' });
+  });
+
+  it('adopts its own record that the cache did not show yet, and moves a route to the Deployment now behind the Service', async () => {
+    const adopted = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })], services: [service()], unseen: [webRoute(20000)] });
+    await reconcile(adopted.ctx, 'shop/web');
+    expect(adopted.calls[0]).toMatch(/^annotate service web .*20000/);
+    const moved = setup({ deployments: [deployment({ 'lull.dev/state': 'awake' })], services: [service(shown(20003, 'web-old'))], routes: [webRoute(20003, 'web-old')] });
+    await reconcile(moved.ctx, 'shop/web');
+    expect(moved.calls.slice(0, 1)).toEqual(['replace record 20003 shop/web:http -> web']);
   });
 });

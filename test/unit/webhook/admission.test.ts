@@ -175,7 +175,7 @@ describe('/validate', () => {
     expect(message.split('; ')).toEqual([
       'annotation lull.dev/enabled has value "yes": "true" or "false"',
       'annotation lull.dev/wake-replicas has value "0": a whole number from 1 to 1000',
-      'annotation lull.dev/max-held has value "-3": a whole number from 1 to 100000',
+      "annotation lull.dev/max-held has value \"-3\": a whole number from 1 to 50000 (the interceptor's cap on held connections)",
     ]);
   });
 

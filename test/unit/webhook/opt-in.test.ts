@@ -43,7 +43,7 @@ describe('ownership', () => {
 describe('annotationProblems', () => {
   it('judges only values that are new or changed', () => {
     expect(annotationProblems({ 'lull.dev/hold-timeout': '2h' }, undefined)).toEqual([
-      { key: 'lull.dev/hold-timeout', value: '2h', allowed: 'a duration such as 30s or 2m, from 1s to 1h' },
+      { key: 'lull.dev/hold-timeout', value: '2h', allowed: 'a duration such as 30s or 2m, from 1s to 10m (the longest Lull holds a connection)' },
     ]);
     expect(annotationProblems({ 'lull.dev/hold-timeout': '2h' }, { 'lull.dev/hold-timeout': '2h' })).toEqual([]);
     expect(annotationProblems({ 'lull.dev/idle-after': '1h30m', 'lull.dev/wake-replicas': '3' }, undefined)).toEqual([]);
