@@ -1,4 +1,4 @@
-// The annotation contract (DESIGN.md "Annotations"): names, defaults and parsing live here only.
+// The annotation contract (docs/design.md "The contract"): names, defaults and parsing live here only.
 import { parseDuration } from './duration.ts';
 
 export const PREFIX = 'lull.dev/';

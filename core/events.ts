@@ -1,4 +1,4 @@
-// Events Lull records on a Deployment (DESIGN.md "Who uses it"): the reasons, and the Event object.
+// Events Lull records on a Deployment (docs/design.md "The contract"): the reasons, and the Event object.
 import { randomBytes } from 'node:crypto';
 
 /** Reasons `kubectl describe` shows; every part records with these. */

@@ -1,5 +1,5 @@
 // How the reconciler routes a sleeping app to the interceptor, and how the interceptor finds it
-// (DESIGN.md "Routing" step 2). Both sides read and write through these functions only.
+// (docs/design.md "Routing" step 2). Both sides read and write through these functions only.
 import { SYSTEM_NAMESPACE } from './annotations.ts';
 
 /** EndpointSlices the reconciler owns carry this managed-by label value. */

@@ -1,4 +1,4 @@
-// Who is Lull's (DESIGN.md "Who uses it"): the one rule, from a Deployment's annotation and its namespace's labels.
+// Who is Lull's (docs/design.md "The contract"): the one rule, from a Deployment's annotation and its namespace's labels.
 import { ENABLED, EXCLUDED_NAMESPACES, INJECT_LABEL, INJECT_LABEL_VALUE } from './annotations.ts';
 
 /** in: Lull manages it; out: Lull must leave nothing behind; unknown: not decidable yet, change nothing. */

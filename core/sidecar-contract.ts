@@ -1,4 +1,4 @@
-// How the webhook configures the sidecar and how other parts reach it (DESIGN.md "Routing").
+// How the webhook configures the sidecar and how other parts reach it (docs/design.md "The contract").
 
 /** Environment variables the webhook sets on the sidecar container. */
 export const SIDECAR_ENV = {

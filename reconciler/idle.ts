@@ -1,4 +1,4 @@
-// Idle decisions (DESIGN.md "Sleep"): pure functions of what the sidecars answered and when.
+// Idle decisions (docs/design.md "Lifecycles"): pure functions of what the sidecars answered and when.
 import type { ActivitySnapshot } from '../core/sidecar-contract.ts';
 
 /** One pod's answer: its snapshot and the reconciler's clock when it arrived, or why it could not be asked. */

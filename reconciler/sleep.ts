@@ -1,4 +1,4 @@
-// Idle detection and the sleep itself (DESIGN.md "Sleep"). Pods are asked only once the app's deadline
+// Idle detection and the sleep itself (docs/design.md "Lifecycles"). Pods are asked only once the app's deadline
 // could have passed; the sleep writes state, then routes to the interceptor, then scales to zero, and
 // the scale is a compare-and-swap so a wake or a user's change in between always wins.
 import { REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE } from '../core/annotations.ts';

@@ -1,4 +1,4 @@
-// Asleep and awake again (DESIGN.md "Routing" step 3): while asleep the interceptor slices follow the
+// Asleep and awake again (docs/design.md "Routing" step 3): while asleep the interceptor slices follow the
 // interceptor pods; once replicas are back (the interceptor, a user's scale, a GitOps re-apply) each
 // slice goes as soon as that Service's own endpoints are ready, and then the app is awake.
 import { REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE } from '../core/annotations.ts';
