@@ -3,7 +3,7 @@
 // wait for it, then take Lull's annotations, interceptor EndpointSlices and routes off.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { INTERCEPTOR_PORTS, REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE, SYSTEM_NAMESPACE } from '../core/annotations.ts';
-import { MANAGED_BY_LABEL, SLICE_MANAGED_BY } from '../core/interceptor-contract.ts';
+import { MANAGED_BY_LABEL, recordPort, ROUTE_LABELS, ROUTE_SELECTOR, SLICE_MANAGED_BY } from '../core/interceptor-contract.ts';
 import { isStatus, kubeClient, PATCH, type KubeClient } from '../core/kube-client.ts';
 import { COMMON_USAGE, durationFlag, parseFlags } from './flags.ts';
 import { loadCliKubeconfig } from './kubeconfig.ts';
@@ -16,7 +16,8 @@ export const USAGE = `usage: lull teardown [--lull-namespace NS] [--timeout DURA
 Before Lull is uninstalled: stops its reconciler, wakes every sleeping app (to the replicas it had)
 and waits for it, then removes Lull's state annotations, its interceptor EndpointSlices and the
 Services' interceptor routes, so every Service reaches its own pods again; last stops the webhook
-and deletes what the parts made at run time (its Secrets, the reconciler's Lease).
+and deletes what the parts made at run time in Lull's namespace (the route records, the webhook's
+Secrets, the reconciler's Lease).
 
 ${COMMON_USAGE}
       --lull-namespace <ns>  where Lull runs ($POD_NAMESPACE, else ${SYSTEM_NAMESPACE})
@@ -26,16 +27,22 @@ ${COMMON_USAGE}
 interface List<T> {
   items: T[];
 }
-interface Named {
-  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+export interface Named {
+  metadata: { name: string; namespace: string; annotations?: Record<string, string>; labels?: Record<string, string> };
 }
 
-/** Made by the parts (with deploy/'s names), not by the chart. */
-const runtimeObjects = (ns: string) => [
-  `/api/v1/namespaces/${ns}/secrets/lull-webhook-tls`,
-  `/api/v1/namespaces/${ns}/secrets/lull-drain-key`,
-  `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/lull-reconciler`,
-];
+/** Pure: the paths of what the parts made at run time (with deploy/'s names), not the chart: the webhook's
+ * Secrets, the reconciler's Lease and its route records among `configMaps` (listed by ROUTE_SELECTOR;
+ * only those named and labelled as records, so nothing else in the namespace goes). */
+export function runtimeObjects(ns: string, configMaps: readonly Named[]): string[] {
+  const isRecord = (c: Named) => recordPort(c.metadata.name) !== undefined && Object.entries(ROUTE_LABELS).every(([k, v]) => c.metadata.labels?.[k] === v);
+  return [
+    `/api/v1/namespaces/${ns}/secrets/lull-webhook-tls`,
+    `/api/v1/namespaces/${ns}/secrets/lull-drain-key`,
+    `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/lull-reconciler`,
+    ...configMaps.filter((c) => c.metadata.namespace === ns && isRecord(c)).map((c) => `/api/v1/namespaces/${ns}/configmaps/${c.metadata.name}`),
+  ];
+}
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const asleep = (d: V1Deployment) => ['sleeping', 'waking'].includes(d.metadata?.annotations?.[STATE] ?? '') && (d.spec?.replicas ?? 1) === 0;
@@ -114,15 +121,18 @@ export async function main(argv: string[]): Promise<number> {
         if (!isStatus(err, 404)) throw err;
       });
     }
-    // What the parts made at run time, not in the chart: the webhook's Secrets (once it is stopped, so it
-    // does not make them again) and the reconciler's Lease.
+    // What the parts made at run time, not in the chart: the route records (the reconciler, stopped first,
+    // is their only writer), the webhook's Secrets (once it is stopped, so it does not make them again)
+    // and the reconciler's Lease.
     await stopPart(client, lullNamespace, 'webhook', timeoutMs);
-    for (const path of runtimeObjects(lullNamespace)) {
+    const records = await client.request<List<Named>>('GET', `/api/v1/namespaces/${lullNamespace}/configmaps`, { query: { labelSelector: ROUTE_SELECTOR } });
+    const runtime = runtimeObjects(lullNamespace, records.items);
+    for (const path of runtime) {
       await client.request('DELETE', path).catch((err) => {
         if (!isStatus(err, 404)) throw err;
       });
     }
-    log(`teardown done: ${sleeping.length} app(s) woken, ${managed.length} forgotten, ${slices.items.length} interceptor slice(s) and ${services.length} route(s) removed`);
+    log(`teardown done: ${sleeping.length} app(s) woken, ${managed.length} forgotten, ${slices.items.length} interceptor slice(s), ${services.length} Service route(s) and ${runtime.filter((p) => p.includes('/configmaps/')).length} route record(s) removed`);
     return 0;
   });
 }

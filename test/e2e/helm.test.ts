@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { ROUTE_SELECTOR } from '../../core/interceptor-contract.ts';
 import { ensureHelm } from '../cluster/helm.ts';
 import { REPO, run } from './support/isolated-lull.ts';
 import { get } from './support/http.ts';
@@ -74,6 +75,7 @@ const service = (name: string) => ({
 
 const state = async (name: string) => (await json('get', 'deployment', name, '-n', APPS_NS)).metadata.annotations?.['lull.dev/state'];
 const interceptorSlices = async (namespace = APPS_NS) => (await json('get', 'endpointslices', '-n', namespace, '-l', 'endpointslice.kubernetes.io/managed-by=reconciler.lull.dev')).items as any[];
+const routeRecords = async () => ((await json('get', 'configmaps', '-n', LULL_NS, '-l', ROUTE_SELECTOR)).items as any[]).map((c) => c.metadata.name);
 const podsOf = async (part: string) => ((await json('get', 'pods', '-n', LULL_NS, '-l', `app.kubernetes.io/component=${part}`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp);
 
 async function sleepThenWake(url: string): Promise<void> {
@@ -141,12 +143,15 @@ onCluster('Lull through the real helm', () => {
 
   it('helm uninstall wakes the sleeping app first and leaves nothing of Lull behind', async () => {
     await waitFor('web asleep again before the uninstall', async () => (await state('web')) === 'sleeping' && (await json('get', 'deployment', 'web', '-n', APPS_NS)).spec.replicas === 0, 120_000, 500);
+    // The reconciler's route records (one ConfigMap per interceptor port) are made at run time, not by the chart.
+    expect(await routeRecords()).not.toEqual([]);
     await helm(['uninstall', 'lull', '-n', LULL_NS, '--wait', '--timeout', '5m']);
 
     const web = await json('get', 'deployment', 'web', '-n', APPS_NS);
     expect(web.spec.replicas).toBe(1);
     expect(Object.keys(web.metadata.annotations ?? {}).filter((k) => ['lull.dev/state', 'lull.dev/replicas-before-sleep', 'lull.dev/slept-at'].includes(k))).toEqual([]);
     expect(await interceptorSlices()).toEqual([]);
+    expect(await routeRecords()).toEqual([]);
     expect((await json('get', 'service', 'web', '-n', APPS_NS)).metadata.annotations?.['lull.dev/interceptor-ports']).toBeUndefined();
     // The Service reaches the app's own pods, with no interceptor left.
     const served = await waitFor('web to answer without Lull', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 60_000, 200);

@@ -97,7 +97,18 @@ onCluster('the product on the local cluster', () => {
   });
 
   it('deploy/ applies cleanly as it is (server-side dry run)', async () => {
-    const out = await kubectl(['apply', '--dry-run=server', '-k', resolve(REPO, 'deploy')]);
+    // A server-side dry run creates nothing, so the objects in lull-system are refused while that
+    // namespace does not exist, even beside its Namespace in the same apply (a real apply creates it
+    // first). So the Namespace is dry-run alone, then really created (if missing) for the rest, and removed after.
+    const namespace = await kubectl(['apply', '--dry-run=server', '-f', resolve(REPO, 'deploy/base/webhook/namespace.yaml')]);
+    expect(namespace).toContain('namespace/lull-system');
+    const created = (await run(KUBECTL, ['create', 'namespace', 'lull-system'], { env: env() })).code === 0;
+    let out: string;
+    try {
+      out = await kubectl(['apply', '--dry-run=server', '-k', resolve(REPO, 'deploy')]);
+    } finally {
+      if (created) await kubectl(['delete', 'namespace', 'lull-system', '--timeout=180s']);
+    }
     for (const kind of ['namespace/lull-system', 'deployment.apps/lull-webhook', 'deployment.apps/lull-reconciler', 'deployment.apps/lull-interceptor', 'configmap/lull-defaults', 'mutatingwebhookconfiguration.admissionregistration.k8s.io/lull-webhook']) {
       expect(out).toContain(kind);
     }
