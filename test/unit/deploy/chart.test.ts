@@ -127,6 +127,7 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
     expect(helmFails({ webhook: { failurePolicy: 'Sometimes' } })).toMatch(/failurePolicy/);
     expect(helmFails({ image: { digest: 'latest' } })).toMatch(/digest/);
     expect(helmFails({ imagePullPolicy: 'Always' })).toMatch(/imagePullPolicy/);
+    expect(helmFails({ defaults: { maxHeldPerNamespace: 'half' } })).toMatch(/maxHeldPerNamespace/);
   });
 
   it('says in NOTES.txt where it is and how to opt an app in', () => {
