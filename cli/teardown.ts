@@ -2,7 +2,7 @@
 // so no app stays at zero behind endpoints nobody serves: stop the reconciler, wake every sleeping app,
 // wait for it, then take Lull's annotations, interceptor EndpointSlices and routes off.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { INTERCEPTOR_PORTS, REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE, SYSTEM_NAMESPACE } from '../core/annotations.ts';
+import { INTERCEPTOR_PORTS, REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE, SYSTEM_NAMESPACE, TOUCHED_AT } from '../core/annotations.ts';
 import { MANAGED_BY_LABEL, recordPort, ROUTE_LABELS, ROUTE_SELECTOR, SLICE_MANAGED_BY } from '../core/interceptor-contract.ts';
 import { isStatus, kubeClient, PATCH, type KubeClient } from '../core/kube-client.ts';
 import { COMMON_USAGE, durationFlag, parseFlags } from './flags.ts';
@@ -86,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     await stopPart(client, lullNamespace, 'reconciler', timeoutMs);
 
     const deployments = (await client.request<List<V1Deployment>>('GET', '/apis/apps/v1/deployments')).items;
-    const managed = deployments.filter((d) => d.metadata?.annotations?.[STATE] !== undefined);
+    const managed = deployments.filter((d) => d.metadata?.annotations?.[STATE] !== undefined || d.metadata?.annotations?.[TOUCHED_AT] !== undefined);
     const sleeping = managed.filter(asleep);
     await Promise.all(
       sleeping.map(async (d) => {
@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     for (const d of managed) {
       const { namespace, name } = d.metadata as { namespace: string; name: string };
-      const forget = { metadata: { annotations: { [STATE]: null, [REPLICAS_BEFORE_SLEEP]: null, [SLEPT_AT]: null } } };
+      const forget = { metadata: { annotations: { [STATE]: null, [REPLICAS_BEFORE_SLEEP]: null, [SLEPT_AT]: null, [TOUCHED_AT]: null } } };
       await client.request('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`, { body: forget, contentType: PATCH.merge }).catch((err) => {
         if (!isStatus(err, 404)) throw err;
       });
@@ -115,9 +115,10 @@ export async function main(argv: string[]): Promise<number> {
         if (!isStatus(err, 404)) throw err;
       });
     }
-    const services = (await client.request<List<Named>>('GET', '/api/v1/services')).items.filter((s) => s.metadata.annotations?.[INTERCEPTOR_PORTS] !== undefined);
+    // The display copy of the route, and the reconciler's no-op touch.
+    const services = (await client.request<List<Named>>('GET', '/api/v1/services')).items.filter((s) => s.metadata.annotations?.[INTERCEPTOR_PORTS] !== undefined || s.metadata.annotations?.[TOUCHED_AT] !== undefined);
     for (const s of services) {
-      await client.request('PATCH', `/api/v1/namespaces/${s.metadata.namespace}/services/${s.metadata.name}`, { body: { metadata: { annotations: { [INTERCEPTOR_PORTS]: null } } }, contentType: PATCH.merge }).catch((err) => {
+      await client.request('PATCH', `/api/v1/namespaces/${s.metadata.namespace}/services/${s.metadata.name}`, { body: { metadata: { annotations: { [INTERCEPTOR_PORTS]: null, [TOUCHED_AT]: null } } }, contentType: PATCH.merge }).catch((err) => {
         if (!isStatus(err, 404)) throw err;
       });
     }
@@ -132,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!isStatus(err, 404)) throw err;
       });
     }
-    log(`teardown done: ${sleeping.length} app(s) woken, ${managed.length} forgotten, ${slices.items.length} interceptor slice(s), ${services.length} Service route(s) and ${runtime.filter((p) => p.includes('/configmaps/')).length} route record(s) removed`);
+    log(`teardown done: ${sleeping.length} app(s) woken, ${managed.length} forgotten, ${slices.items.length} interceptor slice(s), ${services.length} Service(s) and ${runtime.filter((p) => p.includes('/configmaps/')).length} route record(s) removed`);
     return 0;
   });
 }

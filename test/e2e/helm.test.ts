@@ -149,10 +149,12 @@ onCluster('Lull through the real helm', () => {
 
     const web = await json('get', 'deployment', 'web', '-n', APPS_NS);
     expect(web.spec.replicas).toBe(1);
-    expect(Object.keys(web.metadata.annotations ?? {}).filter((k) => ['lull.dev/state', 'lull.dev/replicas-before-sleep', 'lull.dev/slept-at'].includes(k))).toEqual([]);
+    expect(Object.keys(web.metadata.annotations ?? {}).filter((k) => ['lull.dev/state', 'lull.dev/replicas-before-sleep', 'lull.dev/slept-at', 'lull.dev/touched-at'].includes(k))).toEqual([]);
     expect(await interceptorSlices()).toEqual([]);
     expect(await routeRecords()).toEqual([]);
-    expect((await json('get', 'service', 'web', '-n', APPS_NS)).metadata.annotations?.['lull.dev/interceptor-ports']).toBeUndefined();
+    const webService = (await json('get', 'service', 'web', '-n', APPS_NS)).metadata.annotations ?? {};
+    expect(webService['lull.dev/interceptor-ports']).toBeUndefined();
+    expect(webService['lull.dev/touched-at']).toBeUndefined();
     // The Service reaches the app's own pods, with no interceptor left.
     const served = await waitFor('web to answer without Lull', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 60_000, 200);
     expect(served.body).toContain('hello from web');
