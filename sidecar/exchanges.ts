@@ -13,7 +13,7 @@ export interface Exchange {
   upgrade: boolean;
   close: boolean;
   /** The head sent to the app, kept while a body-less idempotent request may be retried. */
-  retryHead: string | null;
+  retryHead: Buffer | string | null;
   retried: boolean;
   ended: boolean;
 }
@@ -42,7 +42,7 @@ export class Exchanges {
     return this.#queue[this.#queue.length - 1];
   }
 
-  start(method: string, counted: boolean, upgrade: boolean, close: boolean, retryHead: string | null): Exchange {
+  start(method: string, counted: boolean, upgrade: boolean, close: boolean, retryHead: Buffer | string | null): Exchange {
     if (counted) this.#activity.requestStarted(Date.now());
     const exchange: Exchange = { method, startedAt: performance.now(), counted, upgrade, close, retryHead, retried: false, ended: false };
     this.#queue.push(exchange);

@@ -11,7 +11,8 @@ import { errors, lullError, type LullError } from '../core/errors.ts';
 import type { SidecarLimits } from '../core/sidecar-contract.ts';
 import type { Activity } from './activity.ts';
 import { BodyFramer } from './body.ts';
-import { forwardedHead, parseRequestHead } from './head.ts';
+import { forwardedHead, forwardsAsIs, parseRequestHead } from './head.ts';
+import { ForwardedSuffix } from './forwarded-suffix.ts';
 import { HEAD_BROKEN_LINE, HEAD_INCOMPLETE, HEAD_TOO_LARGE, HeadReader, MAX_HEAD } from './head-reader.ts';
 import { ResponseFollower, type ResponseSink } from './response-follower.ts';
 import type { SidecarMetrics } from './metrics.ts';
@@ -56,6 +57,7 @@ export class HttpConnection implements UpstreamOwner {
   #up: Upstream | null;
   #req = REQ_HEAD;
   #reqHead = new HeadReader();
+  #suffixes: ForwardedSuffix;
   #reqBody: BodyFramer | null = null;
   /** The app connection carries part of a request that will never complete: it is never reused. */
   #tainted = false;
@@ -75,6 +77,7 @@ export class HttpConnection implements UpstreamOwner {
     const address = client.remoteAddress ?? 'unknown';
     // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; apps expect the plain IPv4 form.
     this.#clientAddress = address.startsWith('::ffff:') ? address.slice(7) : address;
+    this.#suffixes = new ForwardedSuffix(this.#clientAddress);
     this.#kubeletSide = ctx.peer(client.remoteAddress) !== 'other';
     this.#up = up;
     this.#pending = new Exchanges(ctx.activity, ctx.metrics);
@@ -152,15 +155,20 @@ export class HttpConnection implements UpstreamOwner {
       this.#refuse(lullError(errors.malformedRequest, 'a line ends with a bare LF, or a CR is not followed by LF'));
       return n;
     }
-    this.#onHead(reader.head);
+    // A head wholly in this chunk (not joined from held pieces) can be sent from its own bytes.
+    this.#onHead(reader.head, end - i === reader.head.length + 4 ? chunk : null, i);
     return end;
   }
 
-  #onHead(text: string): void {
+  /** `bytes`: the chunk holding the whole head at `start` (null when it arrived in pieces). */
+  #onHead(text: string, bytes: Buffer | null, start: number): void {
     const head = parseRequestHead(text);
     if ('error' in head) return this.#refuse(lullError(errors.malformedRequest, head.error));
     const ctx = this.#ctx;
-    const out = forwardedHead(head, this.#clientAddress, ctx.isDraining());
+    const draining = ctx.isDraining();
+    const out = bytes !== null && forwardsAsIs(head, draining)
+      ? this.#suffixes.headWith(bytes, start, start + text.length + 2, head)
+      : forwardedHead(head, this.#clientAddress, draining);
     const retryHead = head.framing.kind === 'none' && !head.upgrade && IDEMPOTENT.has(head.method) ? out : null;
     // A kube-probe request counts as activity unless it comes from the kubelet's side (node or pod).
     this.#pending.start(head.method, !(head.probe && this.#kubeletSide), head.upgrade, head.close, retryHead);

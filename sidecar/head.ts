@@ -236,6 +236,20 @@ export function parseResponseHead(head: string, method: string): ResponseHead | 
   return { status, minor, framing, close, keepAliveMs };
 }
 
+/** The Host header's value (the request has one: `req.host >= 0`). */
+export function hostValue(req: RequestHead): string {
+  const line = req.lines[req.host]!;
+  return ows(line.slice(line.indexOf(':') + 1));
+}
+
+/**
+ * The common case: no X-Forwarded-* from a proxy before us and no Connection to rewrite, so the head
+ * goes out as it came with only lines appended (forwarded-suffix.ts), the same bytes forwardedHead builds.
+ */
+export function forwardsAsIs(req: RequestHead, draining: boolean): boolean {
+  return req.xff < 0 && req.xfProto < 0 && req.xfHost < 0 && (!draining || req.upgrade || req.close);
+}
+
 /**
  * The head to send to the app: X-Forwarded-For appended with the client's address (as nginx and
  * Envoy do), X-Forwarded-Proto and -Host added only when no proxy before us set them, and
@@ -246,10 +260,7 @@ export function forwardedHead(req: RequestHead, clientAddress: string, draining:
   if (req.xff >= 0) lines[req.xff] = `${lines[req.xff]}, ${clientAddress}`;
   else lines.push(`X-Forwarded-For: ${clientAddress}`);
   if (req.xfProto < 0) lines.push('X-Forwarded-Proto: http');
-  if (req.xfHost < 0 && req.host >= 0) {
-    const line = lines[req.host]!;
-    lines.push(`X-Forwarded-Host: ${ows(line.slice(line.indexOf(':') + 1))}`);
-  }
+  if (req.xfHost < 0 && req.host >= 0) lines.push(`X-Forwarded-Host: ${hostValue(req)}`);
   if (draining && !req.upgrade && !req.close) {
     if (req.connection >= 0) lines[req.connection] = 'Connection: close';
     else lines.push('Connection: close');
