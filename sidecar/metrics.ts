@@ -1,8 +1,9 @@
 // Prometheus metrics of one sidecar, in its own registry so several can run in one process (tests).
-// Gauges and byte totals are read when scraped; the hot path only counts requests and durations.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// Gauges, byte and request totals are read when scraped; the hot path only adds to plain numbers.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Activity } from './activity.ts';
 import type { ClientSockets } from './clients.ts';
+import { LocalHistogram } from './histogram.ts';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
@@ -22,13 +23,19 @@ export interface RegisteredMetrics extends SidecarMetrics {
 export function createMetrics(activity: Activity, clients: ClientSockets, isReady: () => boolean): RegisteredMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
+  // Per status class (1xx..5xx): prom-client's Counter#inc hashes its labels on every call.
+  const byClass = new Float64Array(STATUS_CLASSES.length);
+  new Counter({
     name: 'lull_sidecar_requests_total',
     help: 'HTTP requests forwarded to the app, by response status class',
     labelNames: ['status_class'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [i, c] of STATUS_CLASSES.entries()) if (byClass[i]! > 0) this.inc({ status_class: c }, byClass[i]!);
+    },
   });
-  const duration = new Histogram({
+  const duration = new LocalHistogram({
     name: 'lull_sidecar_request_duration_seconds',
     help: 'Time from a request arriving to its response ending (to 101 for upgrades)',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
@@ -96,12 +103,11 @@ export function createMetrics(activity: Activity, clients: ClientSockets, isRead
     labelNames: ['code'],
     registers: [registry],
   });
-  const classLabels = STATUS_CLASSES.map((c) => ({ status_class: c }));
   return {
     registry,
     observe(status, seconds) {
-      const labels = classLabels[Math.floor(status / 100) - 1];
-      if (labels !== undefined) requests.inc(labels);
+      const k = Math.floor(status / 100) - 1;
+      if (k >= 0 && k < byClass.length) byClass[k]!++;
       duration.observe(seconds);
     },
     connection(protocol) {
