@@ -69,6 +69,10 @@ export class HttpConnection implements UpstreamOwner {
   #clientEnded = false;
   #closing = false;
   #done = false;
+  /** Bytes moved since the last timeout sweep. */
+  #active = true;
+  /** performance.now() of the sweep that first found the connection quiet. */
+  #quietSince = 0;
 
   /** `headSince`: performance.now() when the first request line started arriving (0: with the first bytes). */
   constructor(client: Socket, up: Upstream | null, ctx: ForwardContext, headSince = 0) {
@@ -85,11 +89,9 @@ export class HttpConnection implements UpstreamOwner {
     this.#reqHead.since = headSince; // the head timeout counts from the first byte, sniffing included
     if (up !== null) up.owner = this;
     ctx.connections.add(this);
-    client.setTimeout(ctx.limits.idleTimeoutMs);
     client.on('data', this.onClientData);
     client.on('end', this.#onClientEnd);
     client.on('drain', this.#onClientDrain);
-    client.on('timeout', this.#onClientTimeout);
     client.on('close', this.#onClientClose);
   }
 
@@ -104,6 +106,7 @@ export class HttpConnection implements UpstreamOwner {
   }
 
   onClientData = (chunk: Buffer): void => {
+    this.#active = true;
     // A head and the body bytes behind it leave in one write.
     const corked = this.#up?.socket;
     corked?.cork();
@@ -217,6 +220,7 @@ export class HttpConnection implements UpstreamOwner {
   }
 
   onUpstreamData(chunk: Buffer): void {
+    this.#active = true;
     this.#res.follow(chunk);
   }
 
@@ -322,9 +326,7 @@ export class HttpConnection implements UpstreamOwner {
     client.removeListener('data', this.onClientData);
     client.removeListener('end', this.#onClientEnd);
     client.removeListener('drain', this.#onClientDrain);
-    client.removeListener('timeout', this.#onClientTimeout);
     client.removeListener('close', this.#onClientClose);
-    client.setTimeout(0);
     this.#ctx.connections.delete(this);
   }
 
@@ -409,11 +411,22 @@ export class HttpConnection implements UpstreamOwner {
     this.#refuse(err);
   }
 
-  /** Called about once a second: a request head that is taking too long is answered 408. */
-  checkHeadTimeout(now: number): void {
+  /**
+   * Called about once a second (listener.ts): a request head that is taking too long is answered 408,
+   * and a connection idle and quiet for the idle timeout is closed. A flag set per chunk and read here
+   * stands in for socket.setTimeout, whose timer is re-armed on every read and write.
+   */
+  checkTimeouts(now: number): void {
+    if (this.#done) return;
+    const limits = this.#ctx.limits;
     const since = this.#reqHead.since;
-    if (since === 0 || this.#done || now - since < this.#ctx.limits.headTimeoutMs) return;
-    this.#refuse(lullError(errors.headTimeout, this.#ctx.limits.headTimeoutMs));
+    if (since !== 0 && now - since >= limits.headTimeoutMs) return this.#refuse(lullError(errors.headTimeout, limits.headTimeoutMs));
+    if (this.#active) {
+      this.#active = false;
+      this.#quietSince = now;
+    } else if (now - this.#quietSince >= limits.idleTimeoutMs && this.idle) {
+      this.#finishClient();
+    }
   }
 
   #refusal: string | null = null;
@@ -464,10 +477,6 @@ export class HttpConnection implements UpstreamOwner {
 
   #onClientDrain = (): void => {
     this.#up?.socket.resume();
-  };
-
-  #onClientTimeout = (): void => {
-    if (this.idle) this.#finishClient();
   };
 
   #onClientClose = (): void => {

@@ -28,11 +28,11 @@ function noop(): void {}
 
 export function createListener(ctx: ListenerContext): Server {
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => accept(client, ctx));
-  // Head timeouts are checked in one sweep, as Node's http server does: no timer per request.
+  // Head and idle timeouts are checked in one sweep, as Node's http server does: no timer per request.
   const sweep = setInterval(() => {
     const now = performance.now();
-    for (const conn of ctx.connections) conn.checkHeadTimeout(now);
-  }, Math.min(1000, ctx.limits.headTimeoutMs)).unref();
+    for (const conn of ctx.connections) conn.checkTimeouts(now);
+  }, Math.min(1000, ctx.limits.headTimeoutMs, ctx.limits.idleTimeoutMs)).unref();
   server.on('close', () => clearInterval(sweep));
   return server;
 }
