@@ -54,9 +54,9 @@ export class BodyFramer {
   /** Why the framing is broken, if it is. */
   error: string | undefined = undefined;
   /** The body runs until the connection ends. */
-  readonly untilClose: boolean;
-  #kind: Framing['kind'];
-  #remaining: number;
+  untilClose = false;
+  #kind: Framing['kind'] = 'none';
+  #remaining = 0;
   #state = SIZE;
   #digits = 0;
   #extensionBytes = 0;
@@ -65,10 +65,22 @@ export class BodyFramer {
   #trailerName = '';
 
   constructor(framing: Framing) {
-    this.#kind = framing.kind;
-    this.untilClose = framing.kind === 'close';
-    this.#remaining = framing.kind === 'length' ? framing.length : 0;
+    this.reset(framing);
+  }
+
+  /** Starts on the next body: one framer per connection side, not one per message. */
+  reset(framing: Framing): this {
     this.done = framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0);
+    this.error = undefined;
+    this.untilClose = framing.kind === 'close';
+    this.#kind = framing.kind;
+    this.#remaining = framing.kind === 'length' ? framing.length : 0;
+    this.#state = SIZE;
+    this.#digits = 0;
+    this.#extensionBytes = 0;
+    this.#trailerBytes = 0;
+    this.#trailerName = '';
+    return this;
   }
 
   /**

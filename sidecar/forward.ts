@@ -58,9 +58,13 @@ export class HttpConnection implements UpstreamOwner {
   #req = REQ_HEAD;
   #reqHead = new HeadReader();
   #suffixes: ForwardedSuffix;
+  /** The body being sent (#reqFramer, reused), or null between requests. */
   #reqBody: BodyFramer | null = null;
+  #reqFramer = new BodyFramer({ kind: 'none' });
   /** The app connection carries part of a request that will never complete: it is never reused. */
   #tainted = false;
+  /** The app socket corked while a client chunk is read (uncorked when it is done). */
+  #corked: Socket | null = null;
   /** Client bytes held while an upgrade is answered. */
   #held: Buffer | null = null;
   #pending: Exchanges;
@@ -107,12 +111,11 @@ export class HttpConnection implements UpstreamOwner {
 
   onClientData = (chunk: Buffer): void => {
     this.#active = true;
-    // A head and the body bytes behind it leave in one write.
-    const corked = this.#up?.socket;
-    corked?.cork();
     try {
       this.#readClient(chunk);
     } finally {
+      const corked = this.#corked;
+      this.#corked = null;
       corked?.uncork();
     }
   };
@@ -159,12 +162,12 @@ export class HttpConnection implements UpstreamOwner {
       return n;
     }
     // A head wholly in this chunk (not joined from held pieces) can be sent from its own bytes.
-    this.#onHead(reader.head, end - i === reader.head.length + 4 ? chunk : null, i);
+    this.#onHead(reader.head, end - i === reader.head.length + 4 ? chunk : null, i, end < n);
     return end;
   }
 
   /** `bytes`: the chunk holding the whole head at `start` (null when it arrived in pieces). */
-  #onHead(text: string, bytes: Buffer | null, start: number): void {
+  #onHead(text: string, bytes: Buffer | null, start: number, more: boolean): void {
     const head = parseRequestHead(text);
     if ('error' in head) return this.#refuse(lullError(errors.malformedRequest, head.error));
     const ctx = this.#ctx;
@@ -176,8 +179,14 @@ export class HttpConnection implements UpstreamOwner {
     // A kube-probe request counts as activity unless it comes from the kubelet's side (node or pod).
     this.#pending.start(head.method, !(head.probe && this.#kubeletSide), head.upgrade, head.close, retryHead);
     if (this.#up === null) this.#up = ctx.pool.acquire(this, Date.now());
+    if (more && this.#corked === null) {
+      // A head and the bytes behind it in the chunk (body, pipelined requests) leave in one write;
+      // a lone head is written as it is (corking a single write only adds work).
+      this.#corked = this.#up.socket;
+      this.#corked.cork();
+    }
     this.#toUpstream(out);
-    const body = new BodyFramer(head.framing);
+    const body = this.#reqFramer.reset(head.framing);
     if (body.done) this.#requestSent();
     else {
       this.#reqBody = body;

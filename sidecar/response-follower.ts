@@ -43,7 +43,9 @@ export class ResponseFollower {
   /** Bytes of the current response reached the client: past this, no retry and no 502. */
   started = false;
   #head = new HeadReader();
+  /** The body under way (#framer, reused), or null between responses. */
   #body: BodyFramer | null = null;
+  #framer = new BodyFramer({ kind: 'none' });
   #sink: ResponseSink;
 
   constructor(sink: ResponseSink) {
@@ -172,7 +174,7 @@ export class ResponseFollower {
     this.close = head.close;
     this.keepAliveMs = head.keepAliveMs;
     this.status = head.status;
-    this.#body = new BodyFramer(head.framing);
+    this.#body = this.#framer.reset(head.framing);
     if (exchange.upgrade && awaitingUpgrade) this.#sink.declined();
     return consumed;
   }

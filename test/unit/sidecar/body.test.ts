@@ -30,6 +30,21 @@ describe('BodyFramer', () => {
     }
   });
 
+  it('frames the next body afresh once reset, whatever state the last one left', () => {
+    const body = '5;name=v\r\nhello\r\n0\r\nx-checksum: 1\r\n\r\n';
+    const bytes = Buffer.from(`${body}GET /next HTTP/1.1\r\n\r\n`);
+    const f = new BodyFramer({ kind: 'chunked' });
+    f.consume(Buffer.from('5;na'), 0); // mid-extension
+    expect(endOf(f.reset({ kind: 'chunked' }), bytes, 3)).toBe(body.length);
+    f.consume(Buffer.from('0\r\nx-check'), 0); // mid-trailer
+    expect(endOf(f.reset({ kind: 'chunked' }), bytes, 1)).toBe(body.length);
+    f.reset({ kind: 'chunked' }).consume(Buffer.from('x\r\n'), 0);
+    expect(f.error).toBeDefined();
+    expect(endOf(f.reset({ kind: 'length', length: 4 }), bytes, 2)).toBe(4);
+    expect(f.reset({ kind: 'close' }).untilClose).toBe(true);
+    expect(f.reset({ kind: 'none' })).toMatchObject({ done: true, untilClose: false, error: undefined });
+  });
+
   it('rejects broken chunked framing', () => {
     for (const text of ['x\r\n', '5\r\nhelloX\r\n', '5\nhello\r\n', '1234567890abcdef\r\n']) {
       const f = new BodyFramer({ kind: 'chunked' });
