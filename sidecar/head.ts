@@ -44,7 +44,21 @@ export interface HeadError {
 const NONE: Framing = { kind: 'none' };
 const CHUNKED: Framing = { kind: 'chunked' };
 const CLOSE: Framing = { kind: 'close' };
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** tchar (RFC 9110 §5.6.2): what a header name is made of. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+/** The first `end` characters of `text` are all tchar (checked in place: no slice per header line). */
+function isToken(text: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] !== 1) return false;
+  }
+  return end > 0;
+}
 // llhttp refuses a target with bytes outside 0x21-0x7e and any method it does not know.
 const REQUEST_LINE = /^([A-Z-]+) [\x21-\x7e]+ HTTP\/1\.([01])$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/;
@@ -117,12 +131,11 @@ function readFields(lines: string[]): Fields | HeadError {
     const line = lines[i]!;
     const colon = line.indexOf(':');
     if (colon <= 0) return { error: 'a header line has no name' };
-    const rawName = line.slice(0, colon);
-    if (!TOKEN.test(rawName)) return { error: `header name ${JSON.stringify(rawName)} is not a token` };
-    // Only names of interesting lengths are lower-cased: most headers skip the allocation.
-    const len = rawName.length;
+    if (!isToken(line, colon)) return { error: `header name ${JSON.stringify(line.slice(0, colon))} is not a token` };
+    // Only names of interesting lengths are sliced and lower-cased: most headers skip the allocation.
+    const len = colon;
     if (len !== 4 && len !== 7 && len !== 10 && len !== 14 && len !== 15 && len !== 16 && len !== 17) continue;
-    const name = rawName.toLowerCase();
+    const name = line.slice(0, colon).toLowerCase();
     const value = ows(line.slice(colon + 1));
     switch (name) {
       case 'content-length':

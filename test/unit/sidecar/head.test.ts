@@ -43,11 +43,21 @@ describe('parseRequestHead', () => {
       'GET / HTTP/1.1\r\nX: a\nY: b',
       'GET /\x80 HTTP/1.1',
       'FOO / HTTP/1.1',
+      // Header names are tokens: no separators, no bytes past ASCII, not empty.
+      'GET / HTTP/1.1\r\nHo\xe9t: a',
+      'GET / HTTP/1.1\r\nX(y): a',
+      'GET / HTTP/1.1\r\nX/y: a',
+      'GET / HTTP/1.1\r\nX\u0100: a',
+      'GET / HTTP/1.1\r\n: a',
       // Go ignores Transfer-Encoding on HTTP/1.0 and llhttp does not: RFC 9112 §6.1 says refuse.
       'POST / HTTP/1.0\r\nTransfer-Encoding: chunked',
     ]) {
       expect(parseRequestHead(text), text).toHaveProperty('error');
     }
+  });
+
+  it('takes every tchar in a header name', () => {
+    expect(request("GET / HTTP/1.1\r\n!#$%&'*+-.^_`|~09azAZ: v\r\nHost: a").host).toBe(2);
   });
 
   it('reads connection semantics, upgrades and kubelet probes', () => {
