@@ -60,7 +60,8 @@ export class HttpConnection implements UpstreamOwner {
   #suffixes: ForwardedSuffix;
   /** The body being sent (#reqFramer, reused), or null between requests. */
   #reqBody: BodyFramer | null = null;
-  #reqFramer = new BodyFramer({ kind: 'none' });
+  /** Made at the first request with a body; idle connections hold none. */
+  #reqFramer: BodyFramer | null = null;
   /** The app connection carries part of a request that will never complete: it is never reused. */
   #tainted = false;
   /** The app socket corked while a client chunk is read (uncorked when it is done). */
@@ -186,7 +187,8 @@ export class HttpConnection implements UpstreamOwner {
       this.#corked.cork();
     }
     this.#toUpstream(out);
-    const body = this.#reqFramer.reset(head.framing);
+    if (head.framing.kind === 'none') return this.#requestSent();
+    const body = this.#reqFramer === null ? (this.#reqFramer = new BodyFramer(head.framing)) : this.#reqFramer.reset(head.framing);
     if (body.done) this.#requestSent();
     else {
       this.#reqBody = body;

@@ -45,7 +45,8 @@ export class ResponseFollower {
   #head = new HeadReader();
   /** The body under way (#framer, reused), or null between responses. */
   #body: BodyFramer | null = null;
-  #framer = new BodyFramer({ kind: 'none' });
+  /** Made at the first response. */
+  #framer: BodyFramer | null = null;
   #sink: ResponseSink;
 
   constructor(sink: ResponseSink) {
@@ -174,7 +175,7 @@ export class ResponseFollower {
     this.close = head.close;
     this.keepAliveMs = head.keepAliveMs;
     this.status = head.status;
-    this.#body = this.#framer.reset(head.framing);
+    this.#body = this.#framer === null ? (this.#framer = new BodyFramer(head.framing)) : this.#framer.reset(head.framing);
     if (exchange.upgrade && awaitingUpgrade) this.#sink.declined();
     return consumed;
   }
