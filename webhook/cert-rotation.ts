@@ -3,7 +3,7 @@
 import type { KeyAndCert } from '../core/certs.ts';
 import type { Logger } from '../core/log.ts';
 import type { WebhookMetrics } from './metrics.ts';
-import { caBundle, renewalTime, type TlsMaterial, type TlsSettings } from './tls-material.ts';
+import { bundleChangeTime, caBundle, renewalTime, type TlsMaterial, type TlsSettings } from './tls-material.ts';
 
 export interface RotationOptions {
   settings: TlsSettings;
@@ -66,8 +66,11 @@ export function certRotation(options: RotationOptions): Rotation {
       const material = await check();
       failures = 0;
       const jitter = Math.random() * (options.jitterMs ?? 0);
+      // The previous CA leaves the bundle when its overlap ends: look again then.
+      const bundleChange = bundleChangeTime(material, now());
+      const due = Math.min(renewalTime(material, options.settings) - now() + jitter, options.resyncMs, bundleChange === undefined ? Infinity : bundleChange - now() + 1);
       // At least a second apart, whatever the clocks say, so a misjudged expiry cannot spin.
-      schedule(Math.max(1000, Math.min(renewalTime(material, options.settings) - now() + jitter, options.resyncMs)));
+      schedule(Math.max(1000, due));
     } catch (err) {
       failures++;
       const retryMs = Math.min(options.resyncMs, 1000 * 2 ** Math.min(failures, 6));

@@ -14,6 +14,7 @@ export interface WebhookConfig {
   port: number;
   namespace: string;
   secretName: string;
+  caSecretName: string;
   /** Secret holding the key of the Deployments' drain tokens. */
   drainKeySecretName: string;
   mutatingConfigName: string;
@@ -43,13 +44,16 @@ export const USAGE = `usage: lull webhook [flags]
   --service <name>              Service in front of the webhook; its DNS names go into the certificate (lull-webhook)
   --dns-name <name>             another DNS name for the certificate (repeatable)
   --ip-address <ip>             an IP address for the certificate, e.g. when registered by URL (repeatable)
-  --secret <name>               Secret holding the CA and serving certificate (lull-webhook-tls)
+  --secret <name>               Secret holding the serving certificate and key (lull-webhook-tls)
+  --ca-secret <name>            Secret holding the CA certificate and key, kept apart (--secret with -tls
+                                replaced by -ca: lull-webhook-ca)
   --drain-key-secret <name>     Secret holding the key of the preStop drain tokens, created once (lull-drain-key)
   --mutating-config <name>      MutatingWebhookConfiguration to write the caBundle into (lull-webhook; "" for none)
   --validating-config <name>    ValidatingWebhookConfiguration to write the caBundle into (lull-webhook; "" for none)
   --cert-validity <duration>    serving certificate lifetime (8760h)
   --renew-before <duration>     renew this long before expiry (a third of the lifetime)
   --ca-validity <duration>      CA lifetime (87600h)
+  --ca-overlap <duration>       after a CA change, the previous CA stays trusted this long (1h; more than --resync)
   --resync <duration>           longest time between checks of the Secret and caBundle (5m)
   --sidecar-image <ref>         image of the injected sidecar (${LULL_IMAGE_REPOSITORY}:<version>)
   --sidecar-resources <json>    the sidecar's resources, e.g. {"requests":{"cpu":"10m","memory":"48Mi"}} (those)
@@ -100,12 +104,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'dns-name': { type: 'string', multiple: true, default: [] },
       'ip-address': { type: 'string', multiple: true, default: [] },
       secret: { type: 'string', default: 'lull-webhook-tls' },
+      'ca-secret': { type: 'string' },
       'drain-key-secret': { type: 'string', default: 'lull-drain-key' },
       'mutating-config': { type: 'string', default: 'lull-webhook' },
       'validating-config': { type: 'string', default: 'lull-webhook' },
       'cert-validity': { type: 'string', default: '8760h' },
       'renew-before': { type: 'string' },
       'ca-validity': { type: 'string', default: '87600h' },
+      'ca-overlap': { type: 'string', default: '1h' },
       resync: { type: 'string', default: '5m' },
       'sidecar-image': { type: 'string' },
       'sidecar-resources': { type: 'string' },
@@ -130,6 +136,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const pullPolicy = values['sidecar-image-pull-policy'];
   if (!PULL_POLICIES.includes(pullPolicy)) throw lullError(errors.invalidConfig, '--sidecar-image-pull-policy', pullPolicy, PULL_POLICIES.join(', '));
   const resources = values['sidecar-resources'] === undefined ? undefined : sidecarResources(values['sidecar-resources']);
+  const resyncMs = duration('--resync', values.resync, 100);
+  // Every replica looks at the Secrets at least once per resync: by then it serves from the new CA.
+  const caOverlapMs = duration('--ca-overlap', values['ca-overlap'], 1000);
+  if (caOverlapMs <= resyncMs) throw lullError(errors.invalidConfig, '--ca-overlap', values['ca-overlap'], 'longer than --resync');
+  const secretName = values.secret;
+  const caSecretName = values['ca-secret'] ?? (secretName.endsWith('-tls') ? `${secretName.slice(0, -4)}-ca` : `${secretName}-ca`);
+  if (caSecretName === secretName) throw lullError(errors.invalidConfig, '--ca-secret', caSecretName, 'a Secret other than --secret');
 
   const { namespace, service } = values;
   const serviceNames = service ? [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`] : [];
@@ -138,7 +151,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     host: values.host,
     port,
     namespace,
-    secretName: values.secret,
+    secretName,
+    caSecretName,
     drainKeySecretName: values['drain-key-secret'],
     mutatingConfigName: values['mutating-config'],
     validatingConfigName: values['validating-config'],
@@ -148,8 +162,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       certValidityMs,
       renewBeforeMs,
       caValidityMs,
+      caOverlapMs,
     },
-    resyncMs: duration('--resync', values.resync, 100),
+    resyncMs,
     sidecarImage: values['sidecar-image'] ?? `${LULL_IMAGE_REPOSITORY}:${version}`,
     sidecarPullPolicy: pullPolicy,
     sidecarPullSecrets: values['sidecar-image-pull-secret'],

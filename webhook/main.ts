@@ -94,9 +94,10 @@ export async function main(argv: string[]): Promise<number> {
     ['validatingwebhookconfigurations', config.validatingConfigName],
   ];
   let server: WebhookServer | undefined;
+  const secrets = { ca: secretApi(client, config.namespace, config.caSecretName), serving: secretApi(client, config.namespace, config.secretName) };
   const rotation = certRotation({
     settings: config.tls,
-    ensure: (inUse) => ensureTls(secretApi(client, config.namespace, config.secretName), config.tls, logger, Date.now, inUse),
+    ensure: (inUse) => ensureTls(secrets, config.tls, logger, Date.now, inUse),
     publishBundle: async (bundle) => {
       for (const [kind, name] of configurations) {
         if (name && !(await writeCaBundle(client, kind, name, bundle))) logger.warn({ kind, name }, 'webhook configuration not found; its caBundle is written once it exists');

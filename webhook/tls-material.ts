@@ -4,8 +4,9 @@ import { createCA, issueCert, type KeyAndCert } from '../core/certs.ts';
 
 export interface TlsMaterial {
   ca: KeyAndCert;
-  /** The CA before the last CA rotation, still trusted until it expires. */
+  /** The CA before the last CA rotation, trusted only until `previousCaUntil` (ms since the epoch). */
   previousCaPem?: string;
+  previousCaUntil?: number;
   serving: KeyAndCert;
 }
 
@@ -17,6 +18,8 @@ export interface TlsSettings {
   /** Renew the serving certificate this long before it expires. */
   renewBeforeMs: number;
   caValidityMs: number;
+  /** How long the previous CA stays in the bundle after a CA change: every replica has moved over well within it. */
+  caOverlapMs: number;
 }
 
 export type TlsAction = { action: 'use' } | { action: 'issue' | 'new-ca'; reason: string };
@@ -25,7 +28,8 @@ const DAY_MS = 86_400_000;
 // Tolerates clocks a little behind ours, without eating much of a short test certificate's life.
 const MAX_SKEW_MS = 60_000;
 
-export const SECRET_KEYS = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key', previousCa: 'ca-previous.crt' } as const;
+/** The CA Secret holds the CA's key (only the webhook reads it); the serving Secret holds the serving key and, for reference, the CA certificate. */
+export const SECRET_KEYS = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key', previousCa: 'ca-previous.crt', previousCaUntil: 'ca-previous-until' } as const;
 
 function sans(cert: X509Certificate): { dnsNames: string[]; ipAddresses: string[] } {
   const dnsNames: string[] = [];
@@ -102,38 +106,70 @@ export function renewTls(material: TlsMaterial | undefined, plan: Exclude<TlsAct
   const ca = createCA('lull-webhook-ca', settings.caValidityMs / DAY_MS);
   const previousPem = (material ?? inUse)?.ca.certPem;
   const previous = previousPem ? parsed(previousPem) : undefined;
-  const previousCaPem = previous && previous.validToDate.getTime() > Date.now() ? previousPem : undefined;
-  return { ca, ...(previousCaPem ? { previousCaPem } : {}), serving: serving(ca, settings, keep) };
+  const now = Date.now();
+  const previousCaUntil = previous ? Math.min(previous.validToDate.getTime(), now + settings.caOverlapMs) : 0;
+  return { ca, ...(previousCaUntil > now ? { previousCaPem: previousPem!, previousCaUntil } : {}), serving: serving(ca, settings, keep) };
 }
 
-/** The PEM bundle the apiserver must trust: the current CA, and the previous one while it is valid. */
+/** The PEM bundle the apiserver must trust: the current CA, and the previous one during the overlap (and while valid). */
 export function caBundle(material: TlsMaterial, now: number): string {
+  return previousTrusted(material, now) ? `${material.ca.certPem.trim()}\n${material.previousCaPem!.trim()}\n` : material.ca.certPem;
+}
+
+function previousTrusted(material: TlsMaterial, now: number): boolean {
   const previous = material.previousCaPem ? parsed(material.previousCaPem) : undefined;
-  const keepPrevious = previous !== undefined && previous.validToDate.getTime() > now;
-  return keepPrevious ? `${material.ca.certPem.trim()}\n${material.previousCaPem!.trim()}\n` : material.ca.certPem;
+  return previous !== undefined && previous.validToDate.getTime() > now && (material.previousCaUntil ?? 0) > now;
+}
+
+/** When the bundle next changes by itself (the previous CA leaves it), if it will. */
+export function bundleChangeTime(material: TlsMaterial, now: number): number | undefined {
+  if (!previousTrusted(material, now)) return undefined;
+  return Math.min(material.previousCaUntil!, parsed(material.previousCaPem!)!.validToDate.getTime());
 }
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const unb64 = (text: string | undefined) => (text === undefined ? undefined : Buffer.from(text, 'base64').toString('utf8'));
 
-/** Secret `data` for the material. */
-export function toSecretData(material: TlsMaterial): Record<string, string> {
+export interface SecretsData {
+  ca: Record<string, string>;
+  serving: Record<string, string>;
+}
+
+/** Secret `data` of the CA Secret and the serving Secret. */
+export function toSecretsData(material: TlsMaterial): SecretsData {
   return {
-    [SECRET_KEYS.caCert]: b64(material.ca.certPem),
-    [SECRET_KEYS.caKey]: b64(material.ca.keyPem),
-    [SECRET_KEYS.cert]: b64(material.serving.certPem),
-    [SECRET_KEYS.key]: b64(material.serving.keyPem),
-    ...(material.previousCaPem ? { [SECRET_KEYS.previousCa]: b64(material.previousCaPem) } : {}),
+    ca: {
+      [SECRET_KEYS.caCert]: b64(material.ca.certPem),
+      [SECRET_KEYS.caKey]: b64(material.ca.keyPem),
+      ...(material.previousCaPem && material.previousCaUntil
+        ? { [SECRET_KEYS.previousCa]: b64(material.previousCaPem), [SECRET_KEYS.previousCaUntil]: b64(new Date(material.previousCaUntil).toISOString()) }
+        : {}),
+    },
+    serving: { [SECRET_KEYS.caCert]: b64(material.ca.certPem), [SECRET_KEYS.cert]: b64(material.serving.certPem), [SECRET_KEYS.key]: b64(material.serving.keyPem) },
   };
 }
 
-/** The material in Secret `data`, or undefined when a piece is missing. */
-export function fromSecretData(data: Record<string, string> | undefined): TlsMaterial | undefined {
-  const caCert = unb64(data?.[SECRET_KEYS.caCert]);
-  const caKey = unb64(data?.[SECRET_KEYS.caKey]);
-  const cert = unb64(data?.[SECRET_KEYS.cert]);
-  const key = unb64(data?.[SECRET_KEYS.key]);
-  if (!caCert || !caKey || !cert || !key) return undefined;
-  const previousCaPem = unb64(data?.[SECRET_KEYS.previousCa]);
-  return { ca: { certPem: caCert, keyPem: caKey }, ...(previousCaPem ? { previousCaPem } : {}), serving: { certPem: cert, keyPem: key } };
+/**
+ * The material in the two Secrets' `data`, or undefined without a CA. Before the split (Lull 0.1) one
+ * Secret held everything: a serving Secret carrying `ca.key` is read as the CA too, so an upgrade keeps
+ * its CA. A missing serving certificate reads as empty, which plans a new one from the CA.
+ */
+export function fromSecretsData(caData: Record<string, string> | undefined, servingData: Record<string, string> | undefined): TlsMaterial | undefined {
+  const source = caData?.[SECRET_KEYS.caKey] !== undefined ? caData : servingData;
+  const caCert = unb64(source?.[SECRET_KEYS.caCert]);
+  const caKey = unb64(source?.[SECRET_KEYS.caKey]);
+  if (!caCert || !caKey) return undefined;
+  const previousCaPem = unb64(source?.[SECRET_KEYS.previousCa]);
+  const until = Date.parse(unb64(source?.[SECRET_KEYS.previousCaUntil]) ?? '');
+  return {
+    ca: { certPem: caCert, keyPem: caKey },
+    // A previous CA of the old layout has no end of overlap: it leaves the bundle at once (its replicas serve the current CA).
+    ...(previousCaPem && Number.isFinite(until) ? { previousCaPem, previousCaUntil: until } : {}),
+    serving: { certPem: unb64(servingData?.[SECRET_KEYS.cert]) ?? '', keyPem: unb64(servingData?.[SECRET_KEYS.key]) ?? '' },
+  };
+}
+
+/** The serving Secret still holds the CA key (the layout before the split). */
+export function holdsCaKey(servingData: Record<string, string> | undefined): boolean {
+  return servingData?.[SECRET_KEYS.caKey] !== undefined || servingData?.[SECRET_KEYS.previousCa] !== undefined;
 }

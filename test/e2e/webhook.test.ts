@@ -19,6 +19,8 @@ const KUBECTL = inject('kubectl');
 const GATEWAY = clusterLayout().gateway;
 const CONFIG = 'lull-e2e-webhook';
 const SECRET = 'lull-e2e-webhook-tls';
+// The webhook keeps its CA apart, in the Secret named after SECRET with -ca.
+const CA_SECRET = 'lull-e2e-webhook-ca';
 const SCOPE_LABEL = 'e2e.lull.dev/webhook';
 // A suffix per run: namespaces of an earlier run may still be terminating.
 const RUN = Math.random().toString(36).slice(2, 8);
@@ -170,7 +172,7 @@ describe.skipIf(skip !== null)('lull webhook on the local cluster', () => {
     for (const name of Object.values(NS)) {
       await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [SCOPE_LABEL]: 'true', ...(name === NS.label ? { 'lull.dev/inject': 'enabled' } : {}) } } });
     }
-    await ok(['delete', 'secret', SECRET, '-n', 'lull-system', '--ignore-not-found']);
+    await ok(['delete', 'secret', SECRET, CA_SECRET, '-n', 'lull-system', '--ignore-not-found']);
     for (const config of webhookConfigurations(CONFIG, `https://${GATEWAY}:${port}`, SCOPE_LABEL)) await apply(config);
     await startWebhook();
   });
@@ -179,7 +181,7 @@ describe.skipIf(skip !== null)('lull webhook on the local cluster', () => {
     await stopWebhook();
     await ok(['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', CONFIG, '--ignore-not-found']).catch(() => undefined);
     await ok(['delete', 'namespace', ...Object.values(NS), '--wait=false', '--ignore-not-found']).catch(() => undefined);
-    await ok(['delete', 'secret', SECRET, '-n', 'lull-system', '--ignore-not-found']).catch(() => undefined);
+    await ok(['delete', 'secret', SECRET, CA_SECRET, '-n', 'lull-system', '--ignore-not-found']).catch(() => undefined);
   });
 
   it('rolls an annotated Deployment out with the sidecar, and it keeps serving through its Service', async () => {
@@ -308,6 +310,11 @@ describe.skipIf(skip !== null)('lull webhook on the local cluster', () => {
       expect(await admits()).toBe(true);
     }
     expect((await secret())['ca.crt']).toBe(Buffer.from(ca).toString('base64'));
+    // The CA key is kept apart: only the CA Secret holds it.
+    expect(Object.keys(await secret()).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    const caSecret = (await getJson(['get', 'secret', CA_SECRET, '-n', 'lull-system'])).data as Record<string, string>;
+    expect(Object.keys(caSecret).sort()).toEqual(['ca.crt', 'ca.key']);
+    expect(caSecret['ca.crt']).toBe(Buffer.from(ca).toString('base64'));
   });
 
   it('still admits Deployments with the webhook stopped, and heals them once it is back', async () => {

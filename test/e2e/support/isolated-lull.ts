@@ -21,7 +21,9 @@ export interface Isolation {
 
 type Doc = Record<string, any>;
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+// Documents that name Lull's namespace inside values (CEL, ConfigMap data): every mention moves with it.
+const NAMES_NAMESPACE = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
 
 function container(doc: Doc): Doc {
   return doc.spec.template.spec.containers[0];
@@ -31,7 +33,8 @@ function container(doc: Doc): Doc {
 export function isolate(docs: readonly Doc[], iso: Isolation): Doc[] {
   const renamed = (name: string) => `${name}${iso.suffix}`;
   return docs.map((original) => {
-    const doc: Doc = structuredClone(original);
+    const moved = NAMES_NAMESPACE.has(original.kind) || (original.kind === 'ConfigMap' && original.metadata.name === 'lull-policy');
+    const doc: Doc = moved ? JSON.parse(JSON.stringify(original).replaceAll(SYSTEM_NAMESPACE, iso.namespace)) : structuredClone(original);
     const { kind } = doc;
     if (kind === 'Namespace') {
       doc.metadata.name = iso.namespace;
@@ -44,6 +47,7 @@ export function isolate(docs: readonly Doc[], iso: Isolation): Doc[] {
       doc.roleRef.name = renamed(doc.roleRef.name);
       for (const s of doc.subjects ?? []) if (s.namespace === SYSTEM_NAMESPACE) s.namespace = iso.namespace;
     }
+    if (kind === 'ValidatingAdmissionPolicyBinding') doc.spec.policyName = renamed(doc.spec.policyName);
     if (kind === 'RoleBinding') for (const s of doc.subjects ?? []) if (s.namespace === SYSTEM_NAMESPACE) s.namespace = iso.namespace;
     if (kind === 'ClusterRole') {
       // The webhook may patch only its own configurations, named here with the suffix.

@@ -160,7 +160,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     log('webhook (host process, registered by URL)');
     const webhookPort = await freePort(GATEWAY);
-    await kubectl(['delete', 'secret', `${name}-tls`, '-n', 'lull-system', '--ignore-not-found']);
+    await kubectl(['delete', 'secret', `${name}-tls`, `${name}-ca`, '-n', 'lull-system', '--ignore-not-found']);
     for (const config of webhookConfigurations(name, `https://${GATEWAY}:${webhookPort}`, scopeLabel)) await apply(config);
     const webhook = await spawnPart(
       'webhook',
@@ -226,7 +226,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await stopChildren();
       await kubectl(['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', name, '--ignore-not-found']).catch(() => undefined);
       await kubectl(['delete', 'clusterrolebinding', `${name}-reconciler`, '--ignore-not-found']).catch(() => undefined);
-      await kubectl(['delete', 'secret', `${name}-tls`, '-n', 'lull-system', '--ignore-not-found']).catch(() => undefined);
+      await kubectl(['delete', 'secret', `${name}-tls`, `${name}-ca`, '-n', 'lull-system', '--ignore-not-found']).catch(() => undefined);
     },
   };
 }

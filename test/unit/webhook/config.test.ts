@@ -9,6 +9,14 @@ describe('parseConfig', () => {
     expect(config.tls.renewBeforeMs).toBe(config.tls.certValidityMs / 3);
     expect(config.sidecarImage).toBe(`ghcr.io/lull-dev/lull:${LULL_VERSION}`);
     expect(config.version).toBe(LULL_VERSION);
+    expect(config.caSecretName).toBe('lull-webhook-ca');
+    expect(config.tls.caOverlapMs).toBe(3_600_000);
+  });
+
+  it('keeps the CA in a Secret of its own, named after the serving Secret unless given', () => {
+    expect(parseConfig(['--secret', 'e2e-tls'], {}).caSecretName).toBe('e2e-ca');
+    expect(parseConfig(['--secret', 'e2e'], {}).caSecretName).toBe('e2e-ca');
+    expect(parseConfig(['--secret', 'e2e', '--ca-secret', 'keys'], {}).caSecretName).toBe('keys');
   });
 
   it('runs outside the cluster by address', () => {
@@ -37,5 +45,7 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--cert-validity', '1h', '--renew-before', '2h'])).toThrow('setting --renew-before has value "2h": shorter than --cert-validity');
     expect(() => parseConfig(['--ip-address', 'example.com'])).toThrow('--ip-address');
     expect(() => parseConfig(['--nope'])).toThrow();
+    expect(() => parseConfig(['--ca-overlap', '1m', '--resync', '5m'])).toThrow('setting --ca-overlap has value "1m": longer than --resync');
+    expect(() => parseConfig(['--secret', 'x', '--ca-secret', 'x'])).toThrow('setting --ca-secret has value "x": a Secret other than --secret');
   });
 });

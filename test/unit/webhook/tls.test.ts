@@ -10,38 +10,48 @@ import { ensureTls, type SecretApi } from '../../../webhook/cert-store.ts';
 import { KubeApiError } from '../../../core/kube-client.ts';
 import { createMetrics } from '../../../webhook/metrics.ts';
 import { buildServer, type WebhookServer } from '../../../webhook/server.ts';
-import { caBundle, planTls, renewTls, type TlsMaterial, type TlsSettings } from '../../../webhook/tls-material.ts';
+import { bundleChangeTime, caBundle, planTls, renewTls, type TlsMaterial, type TlsSettings } from '../../../webhook/tls-material.ts';
 
 const logger = createLogger('webhook', 'silent');
 const HOUR = 3_600_000;
-const settings: TlsSettings = { dnsNames: ['lull-webhook.lull-system.svc'], ipAddresses: ['127.0.0.1'], certValidityMs: 24 * HOUR, renewBeforeMs: 8 * HOUR, caValidityMs: 100 * 24 * HOUR };
+const settings: TlsSettings = { dnsNames: ['lull-webhook.lull-system.svc'], ipAddresses: ['127.0.0.1'], certValidityMs: 24 * HOUR, renewBeforeMs: 8 * HOUR, caValidityMs: 100 * 24 * HOUR, caOverlapMs: HOUR };
 
 /** A Secret API in memory with the apiserver's optimistic concurrency. */
-function memorySecrets(): SecretApi & { writes: number; secret(): V1Secret | undefined } {
+function memorySecret(name: string, counter: { writes: number }): SecretApi & { secret(): V1Secret | undefined } {
   let stored: V1Secret | undefined;
   let version = 0;
-  let writes = 0;
-  const conflict = (reason: string) => new KubeApiError('PUT', '/api/v1/namespaces/lull-system/secrets/lull-webhook-tls', 409, reason, reason);
+  const conflict = (reason: string) => new KubeApiError('PUT', `/api/v1/namespaces/lull-system/secrets/${name}`, 409, reason, reason);
   return {
-    name: 'lull-system/lull-webhook-tls',
-    get writes() {
-      return writes;
-    },
+    name: `lull-system/${name}`,
     secret: () => stored,
     async get() {
       return structuredClone(stored);
     },
     async create(secret) {
       if (stored) throw conflict('AlreadyExists');
-      writes++;
+      counter.writes++;
       stored = { ...structuredClone(secret), metadata: { ...secret.metadata, resourceVersion: String(++version) } };
       return structuredClone(stored);
     },
     async replace(secret) {
       if (secret.metadata?.resourceVersion !== stored?.metadata?.resourceVersion) throw conflict('Conflict');
-      writes++;
+      counter.writes++;
       stored = { ...structuredClone(secret), metadata: { ...secret.metadata, resourceVersion: String(++version) } };
       return structuredClone(stored);
+    },
+  };
+}
+
+/** The CA Secret and the serving Secret, counting writes to either. */
+function memorySecrets() {
+  const counter = { writes: 0 };
+  const ca = memorySecret('lull-webhook-ca', counter);
+  const serving = memorySecret('lull-webhook-tls', counter);
+  return {
+    ca,
+    serving,
+    get writes() {
+      return counter.writes;
     },
   };
 }
@@ -85,16 +95,42 @@ describe('planTls', () => {
   });
 });
 
-describe('ensureTls (one Secret, several replicas)', () => {
-  it('creates the Secret once; replicas racing for it agree on what the winner wrote', async () => {
+describe('ensureTls (a CA Secret and a serving Secret, several replicas)', () => {
+  it('creates the two Secrets once, the CA key apart from the serving key; replicas racing agree on what the winner wrote', async () => {
     const secrets = memorySecrets();
     const [a, b] = await Promise.all([ensureTls(secrets, settings, logger), ensureTls(secrets, settings, logger)]);
-    expect(secrets.writes).toBe(1);
+    expect(secrets.writes).toBe(2);
     expect(a).toEqual(b);
-    expect(secrets.secret()!.type).toBe('kubernetes.io/tls');
-    expect(Object.keys(secrets.secret()!.data!).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    expect(secrets.serving.secret()!.type).toBe('kubernetes.io/tls');
+    expect(Object.keys(secrets.serving.secret()!.data!).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    expect(Object.keys(secrets.ca.secret()!.data!).sort()).toEqual(['ca.crt', 'ca.key']);
     expect(await ensureTls(secrets, settings, logger)).toEqual(a);
-    expect(secrets.writes).toBe(1);
+    expect(secrets.writes).toBe(2);
+  });
+
+  it('splits a Secret of the single-Secret layout, keeping its CA and serving certificate', async () => {
+    const secrets = memorySecrets();
+    const old = renewTls(undefined, { action: 'new-ca', reason: 'test' }, settings);
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    await secrets.serving.create({ type: 'kubernetes.io/tls', data: { 'ca.crt': b64(old.ca.certPem), 'ca.key': b64(old.ca.keyPem), 'tls.crt': b64(old.serving.certPem), 'tls.key': b64(old.serving.keyPem) } });
+    const split = await ensureTls(secrets, settings, logger);
+    expect(split.ca).toEqual(old.ca);
+    expect(split.serving).toEqual(old.serving);
+    expect(Object.keys(secrets.serving.secret()!.data!).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    expect(Buffer.from(secrets.ca.secret()!.data!['ca.key']!, 'base64').toString()).toBe(old.ca.keyPem);
+    const writes = secrets.writes;
+    expect(await ensureTls(secrets, settings, logger)).toEqual(split);
+    expect(secrets.writes).toBe(writes);
+  });
+
+  it('issues a serving certificate from the stored CA when the serving Secret is gone', async () => {
+    const secrets = memorySecrets();
+    const first = await ensureTls(secrets, settings, logger);
+    const other = memorySecrets();
+    await other.ca.create(secrets.ca.secret()!);
+    const reissued = await ensureTls(other, settings, logger);
+    expect(reissued.ca).toEqual(first.ca);
+    expect(serial(reissued.serving.certPem)).not.toBe(serial(first.serving.certPem));
   });
 
   it('keeps trusting the CA in use when the Secret was lost', async () => {
@@ -111,7 +147,7 @@ describe('ensureTls (one Secret, several replicas)', () => {
     const first = await ensureTls(secrets, { ...settings, certValidityMs: 12 * HOUR }, logger);
     const later = () => Date.now() + 5 * HOUR;
     const [a, b] = await Promise.all([ensureTls(secrets, settings, logger, later), ensureTls(secrets, settings, logger, later)]);
-    expect(secrets.writes).toBe(2);
+    expect(secrets.writes).toBe(3);
     expect(a.serving).toEqual(b.serving);
     expect(serial(a.serving.certPem)).not.toBe(serial(first.serving.certPem));
     expect(a.ca).toEqual(first.ca);
@@ -120,7 +156,7 @@ describe('ensureTls (one Secret, several replicas)', () => {
 
 describe('certificate rotation on a running server', () => {
   // Short-lived for real: 6 s certificates, renewed 4 s before they expire (so after 2 s).
-  const short: TlsSettings = { dnsNames: [], ipAddresses: ['127.0.0.1'], certValidityMs: 6000, renewBeforeMs: 4000, caValidityMs: 3_600_000 };
+  const short: TlsSettings = { dnsNames: [], ipAddresses: ['127.0.0.1'], certValidityMs: 6000, renewBeforeMs: 4000, caValidityMs: 3_600_000, caOverlapMs: 60_000 };
   let server: WebhookServer | undefined;
   afterAll(() => server?.app.close());
 
