@@ -1,0 +1,208 @@
+// Least privilege, proven against the real apiserver: each of Lull's ServiceAccounts (impersonated
+// with the admin kubeconfig) tries the writes its RBAC allows but its ValidatingAdmissionPolicy
+// (deploy/base/policy) forbids, and sees each refused with the policy's message; the writes Lull
+// makes succeed. Also: no label lets an object skip the webhooks. Lull is installed isolated
+// (support/isolated-lull.ts); the apps namespace here is outside its scope, so nothing but the
+// policies acts on these objects.
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { installIsolated, REPO, run, type Installed, type Run } from './support/isolated-lull.ts';
+import { onCluster, waitFor } from './support/kube.ts';
+
+const KUBECONFIG = inject('kubeconfig');
+const KUBECTL = inject('kubectl');
+const ID = randomBytes(3).toString('hex');
+const LULL_NS = `lull-e2e-priv-${ID}`;
+const APPS_NS = `lull-e2e-priv-apps-${ID}`;
+const SCOPED_NS = `lull-e2e-priv-scoped-${ID}`;
+const SYSTEM_APP = `lull-e2e-priv-${ID}`;
+const SCOPE = { key: `e2e.lull.dev/priv-${ID}`, value: 'true' };
+
+const env = () => ({ ...process.env, KUBECONFIG });
+const kubectlAs = (user: string | undefined, args: string[], input?: string): Promise<Run> =>
+  run(KUBECTL, [...args, ...(user ? [`--as=${user}`] : [])], { env: env(), ...(input !== undefined ? { input } : {}) });
+async function admin(args: string[], input?: string): Promise<string> {
+  const r = await kubectlAs(undefined, args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+const sa = (name: string) => `system:serviceaccount:${LULL_NS}:${name}`;
+const INTERCEPTOR = sa('lull-interceptor');
+const RECONCILER = sa('lull-reconciler');
+
+/** Runs as `user`; expects success. */
+async function allowed(user: string, args: string[], input?: string): Promise<void> {
+  const r = await kubectlAs(user, args, input);
+  expect(r.stderr, `kubectl ${args.join(' ')} as ${user}`).toBe('');
+  expect(r.code).toBe(0);
+}
+
+/** Runs as `user`; expects the policy to refuse it with `message`. */
+async function refused(user: string, args: string[], message: string, input?: string): Promise<void> {
+  const r = await kubectlAs(user, args, input);
+  expect(r.code, `kubectl ${args.join(' ')} as ${user} should fail`).not.toBe(0);
+  expect(r.stderr).toContain('ValidatingAdmissionPolicy');
+  expect(r.stderr).toContain(message);
+}
+
+const jsonPatch = (ops: unknown[]) => ['--type=json', '-p', JSON.stringify(ops)];
+const mergePatch = (patch: unknown) => ['--type=merge', '-p', JSON.stringify(patch)];
+const scaleFromZero = jsonPatch([
+  { op: 'test', path: '/spec', value: {} },
+  { op: 'add', path: '/spec/replicas', value: 1 },
+]);
+
+function deployment(name: string, namespace: string, replicas: number, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, ...extra },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', '-e', 'setInterval(() => {}, 1000)'], ports: [{ name: 'http', containerPort: 8080 }] }] },
+      },
+    },
+  };
+}
+
+function slice(name: string, service: string, managedBy: string, targetNamespace?: string) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: APPS_NS, labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': managedBy } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 20001, protocol: 'TCP' }],
+    endpoints: targetNamespace ? [{ addresses: ['10.0.0.9'], targetRef: { kind: 'Pod', namespace: targetNamespace, name: 'somewhere', uid: '00000000-0000-0000-0000-000000000000' } }] : [],
+  };
+}
+
+onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', () => {
+  let installed: Installed | undefined;
+  let sidecarImage = '';
+
+  beforeAll(async () => {
+    installed = await installIsolated(KUBECTL, KUBECONFIG, { namespace: LULL_NS, suffix: `-e2e-priv-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-privileges', `lull-${ID}.yaml`));
+    sidecarImage = installed.docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'lull-policy')!.data['sidecar-image'];
+    await admin(['create', 'namespace', APPS_NS]);
+    await admin(['create', 'namespace', SCOPED_NS]);
+    await admin(['label', 'namespace', SCOPED_NS, `${SCOPE.key}=${SCOPE.value}`]);
+    await waitFor(`the default ServiceAccount in ${APPS_NS}`, () => admin(['get', 'serviceaccount', 'default', '-n', APPS_NS]).then(() => true));
+    const objects = [
+      deployment('asleep', APPS_NS, 0, { annotations: { 'lull.dev/state': 'sleeping' } }),
+      deployment('awake', APPS_NS, 1),
+      deployment(SYSTEM_APP, 'kube-system', 0),
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: APPS_NS }, spec: { selector: { app: 'awake' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+      slice('web-theirs', 'web', 'someone-else'),
+    ];
+    await admin(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+  });
+
+  afterAll(async () => {
+    await admin(['delete', 'namespace', APPS_NS, SCOPED_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
+    await admin(['delete', 'deployment', SYSTEM_APP, '-n', 'kube-system', '--ignore-not-found']).catch(() => undefined);
+    await installed?.uninstall();
+  });
+
+  describe('the interceptor', () => {
+    it('scales a Deployment up from zero and marks it waking, and nothing more', async () => {
+      await allowed(INTERCEPTOR, ['patch', 'deployment', 'asleep', '-n', APPS_NS, '--subresource=scale', ...scaleFromZero]);
+      await refused(INTERCEPTOR, ['patch', 'deployment', 'awake', '-n', APPS_NS, '--subresource=scale', ...mergePatch({ spec: { replicas: 5 } })], 'lull-interceptor may only scale a Deployment up from zero replicas');
+      await refused(INTERCEPTOR, ['patch', 'deployment', 'asleep', '-n', APPS_NS, '--subresource=scale', ...mergePatch({ spec: { replicas: 0 } })], 'lull-interceptor may only scale a Deployment up from zero replicas');
+
+      const waking = jsonPatch([
+        { op: 'test', path: '/metadata/annotations/lull.dev~1state', value: 'sleeping' },
+        { op: 'replace', path: '/metadata/annotations/lull.dev~1state', value: 'waking' },
+      ]);
+      await allowed(INTERCEPTOR, ['patch', 'deployment', 'asleep', '-n', APPS_NS, ...waking]);
+      const onlyWaking = "lull-interceptor may only change a Deployment's lull.dev/state annotation to waking";
+      await refused(INTERCEPTOR, ['patch', 'deployment', 'asleep', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake' } } })], onlyWaking);
+      await refused(INTERCEPTOR, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...jsonPatch([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'busybox' }])], onlyWaking);
+      await refused(INTERCEPTOR, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'example.com/owner': 'me' } } })], onlyWaking);
+      await refused(INTERCEPTOR, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { labels: { owner: 'me' } } })], onlyWaking);
+      const image = JSON.parse(await admin(['get', 'deployment', 'awake', '-n', APPS_NS, '-o', 'json'])).spec.template.spec.containers[0].image;
+      expect(image).toBe('node:24');
+    });
+
+    it('touches nothing in a namespace Lull excludes', async () => {
+      await refused(INTERCEPTOR, ['patch', 'deployment', SYSTEM_APP, '-n', 'kube-system', '--subresource=scale', ...scaleFromZero], 'lull-interceptor may not change anything in namespace kube-system: Lull excludes it');
+      expect(JSON.parse(await admin(['get', 'deployment', SYSTEM_APP, '-n', 'kube-system', '-o', 'json'])).spec.replicas).toBe(0);
+    });
+  });
+
+  describe('the reconciler', () => {
+    it('writes lull.dev/ annotations and replicas of a Deployment, and nothing else of it', async () => {
+      await allowed(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake', 'lull.dev/touched-at': new Date().toISOString() } } })]);
+      await allowed(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, '--subresource=scale', ...mergePatch({ spec: { replicas: 0 } })]);
+      const metadataOnly = "lull-reconciler may change only lull.dev/ annotations of a Deployment's metadata";
+      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'example.com/owner': 'me' } } })], metadataOnly);
+      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { labels: { owner: 'me' } } })], metadataOnly);
+      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ spec: { minReadySeconds: 30 } })], "lull-reconciler may change only the replicas and the pod template's Lull parts of a Deployment");
+    });
+
+    it('changes a pod template only as Lull’s injection does', async () => {
+      const injection = (image: string, extra: unknown[] = []) =>
+        jsonPatch([
+          { op: 'add', path: '/spec/template/spec/initContainers', value: [{ name: 'lull-sidecar', image, args: ['sidecar'], restartPolicy: 'Always', env: [{ name: 'LULL_PORTS', value: '8080:9931' }] }] },
+          { op: 'add', path: '/spec/template/spec/containers/0/lifecycle', value: { preStop: { httpGet: { path: '/lull/drain', port: 9930, scheme: 'HTTP' } } } },
+          { op: 'add', path: '/spec/template/spec/terminationGracePeriodSeconds', value: 40 },
+          { op: 'add', path: '/metadata/annotations/lull.dev~1injected', value: '0.1.0' },
+          ...extra,
+        ]);
+      const onlyInjection = "lull-reconciler may change the pod template only as Lull's injection does";
+      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection('busybox')], onlyInjection);
+      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage, [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'busybox' }])], onlyInjection);
+      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/hostNetwork', value: true }])], onlyInjection);
+      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/initContainers/0/env/-', value: { name: 'NODE_OPTIONS', value: '--require /tmp/x.js' } }])], onlyInjection);
+      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/initContainers/0/command', value: ['sh', '-c', 'id'] }])], onlyInjection);
+      await allowed(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage)]);
+      // ... and its removal, as opt-out does.
+      await allowed(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...jsonPatch([
+        { op: 'remove', path: '/spec/template/spec/initContainers' },
+        { op: 'remove', path: '/spec/template/spec/containers/0/lifecycle' },
+        { op: 'replace', path: '/spec/template/spec/terminationGracePeriodSeconds', value: 30 },
+        { op: 'remove', path: '/metadata/annotations/lull.dev~1injected' },
+      ])]);
+    });
+
+    it('writes a Service’s lull.dev/ annotations and targetPorts, nothing else', async () => {
+      await allowed(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'lull.dev/interceptor-ports': '{"deployment":"awake","ports":{"http":20001}}' } } })]);
+      await allowed(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...jsonPatch([{ op: 'replace', path: '/spec/ports/0/targetPort', value: 'lull-8080' }])]);
+      const specOnly = "lull-reconciler may change only the targetPorts of a Service's spec";
+      await refused(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...mergePatch({ spec: { selector: { app: 'asleep' } } })], specOnly);
+      await refused(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...jsonPatch([{ op: 'replace', path: '/spec/ports/0/port', value: 8081 }])], specOnly);
+      await refused(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...mergePatch({ metadata: { labels: { owner: 'me' } } })], "lull-reconciler may change only lull.dev/ annotations of a Service's metadata");
+      const svc = JSON.parse(await admin(['get', 'service', 'web', '-n', APPS_NS, '-o', 'json']));
+      expect(svc.spec.selector).toEqual({ app: 'awake' });
+      expect(svc.spec.ports[0].targetPort).toBe('lull-8080');
+    });
+
+    it('writes only its own EndpointSlices, leading only to Lull’s namespace', async () => {
+      const own = slice('web-lull', 'web', 'reconciler.lull.dev', LULL_NS);
+      await allowed(RECONCILER, ['create', '-f', '-'], JSON.stringify(own));
+      await allowed(RECONCILER, ['replace', '-f', '-'], JSON.stringify({ ...own, metadata: { ...own.metadata, resourceVersion: JSON.parse(await admin(['get', 'endpointslice', 'web-lull', '-n', APPS_NS, '-o', 'json'])).metadata.resourceVersion }, endpoints: [] }));
+      const onlyOwn = 'lull-reconciler may write only its own EndpointSlices';
+      await refused(RECONCILER, ['create', '-f', '-'], onlyOwn, JSON.stringify(slice('web-evil', 'web', 'reconciler.lull.dev')));
+      await refused(RECONCILER, ['create', '-f', '-'], onlyOwn, JSON.stringify(slice('web-lull', 'web', 'endpointslice-controller.k8s.io')));
+      await refused(RECONCILER, ['delete', 'endpointslice', 'web-theirs', '-n', APPS_NS], onlyOwn);
+      await refused(RECONCILER, ['replace', '-f', '-'], "lull-reconciler's EndpointSlices may lead only to interceptor pods in Lull's namespace", JSON.stringify(slice('web-lull', 'web', 'reconciler.lull.dev', APPS_NS)));
+      await allowed(RECONCILER, ['delete', 'endpointslice', 'web-lull', '-n', APPS_NS]);
+    });
+
+    it('touches nothing in a namespace Lull excludes', async () => {
+      const excluded = 'lull-reconciler may not change anything in namespace kube-system: Lull excludes it';
+      await refused(RECONCILER, ['patch', 'deployment', SYSTEM_APP, '-n', 'kube-system', '--subresource=scale', ...mergePatch({ spec: { replicas: 1 } })], excluded);
+      await refused(RECONCILER, ['patch', 'deployment', SYSTEM_APP, '-n', 'kube-system', ...mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake' } } })], excluded);
+    });
+  });
+
+  it('lets no label skip the webhooks: an object labelled part-of lull is still validated', async () => {
+    const labelled = deployment('dressed-up', SCOPED_NS, 1, { labels: { 'app.kubernetes.io/part-of': 'lull' }, annotations: { 'lull.dev/state': 'sleeping' } });
+    const r = await kubectlAs(undefined, ['apply', '-f', '-'], JSON.stringify(labelled));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('annotation lull.dev/state is written by Lull only; remove it from your change');
+  });
+});
