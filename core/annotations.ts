@@ -46,7 +46,8 @@ export const APP_STATES: readonly AppState[] = ['awake', 'sleeping', 'waking'];
 
 /** Namespace Lull runs in; never touched by the webhook. */
 export const SYSTEM_NAMESPACE = 'lull-system';
-export const EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', SYSTEM_NAMESPACE];
+/** Never touched by any part: the cluster's own namespaces and Lull's (the webhook configurations and policies in deploy/ say the same). */
+export const EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', SYSTEM_NAMESPACE];
 
 export interface AppSettings {
   idleAfterMs: number;

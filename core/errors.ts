@@ -28,6 +28,7 @@ function define(code: string, message: string, status = 500): ErrorDef {
 export const errors = {
   invalidAnnotation: define('LULL_INVALID_ANNOTATION', 'annotation %s has value %j: %s', 422),
   lullOwnedAnnotation: define('LULL_OWNED_ANNOTATION', 'annotation %s is written by Lull only; remove it from your change', 403),
+  webhookInternal: define('LULL_WEBHOOK_INTERNAL', 'Lull could not check your change of %s (an internal error, logged by its webhook); try again, or leave these annotations as they are', 500),
   malformedAdmissionReview: define('LULL_MALFORMED_ADMISSION_REVIEW', 'not an admission.k8s.io/v1 AdmissionReview request: %s', 400),
   webhookCertificate: define('LULL_WEBHOOK_CERTIFICATE', 'cannot keep the webhook certificate in Secret %s: %s', 500),
   webhookDrainKey: define('LULL_WEBHOOK_DRAIN_KEY', 'cannot keep the drain key in Secret %s: %s', 500),

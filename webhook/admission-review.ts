@@ -62,7 +62,7 @@ export function allow(uid: string, patch: readonly Operation[] = [], warnings: r
   return response;
 }
 
-const REASONS: Record<number, string> = { 400: 'BadRequest', 403: 'Forbidden', 409: 'Conflict', 422: 'Invalid' };
+const REASONS: Record<number, string> = { 400: 'BadRequest', 403: 'Forbidden', 409: 'Conflict', 422: 'Invalid', 500: 'InternalError' };
 
 /** A refusal; several errors are one message, as kubectl shows a single line. */
 export function deny(uid: string, refusals: readonly LullError[]): AdmissionResponse {

@@ -8,6 +8,7 @@ export interface WebhookMetrics {
   certificateExpiry: Gauge;
   certificateRenewals: Counter;
   informerSynced: Gauge<'resource'>;
+  internalErrors: Counter<'webhook' | 'answer'>;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): WebhookMetrics {
@@ -42,6 +43,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Webho
       name: 'lull_webhook_informer_synced',
       help: '1 once the informer of a resource has listed it, 0 while it has not.',
       labelNames: ['resource'],
+      registers: [registry],
+    }),
+    internalErrors: new Counter({
+      name: 'lull_webhook_internal_errors_total',
+      help: 'Admissions whose handler failed (a bug; see the error log), by webhook and answer: denied (a user change of lull.dev/ annotations that could not be checked) or allowed (unchanged).',
+      labelNames: ['webhook', 'answer'],
       registers: [registry],
     }),
   };

@@ -4,7 +4,8 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from '../core/log.ts';
 import { LullError } from '../core/errors.ts';
 import type { AdmissionContext } from './admission-context.ts';
-import { allow, readReview, reviewOf, type AdmissionRequest, type AdmissionResponse } from './admission-review.ts';
+import { answerInternalError } from './internal-error.ts';
+import { readReview, reviewOf, type AdmissionRequest, type AdmissionResponse } from './admission-review.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { mutate } from './mutate.ts';
 import { validate } from './validate.ts';
@@ -62,9 +63,11 @@ export function buildServer(options: ServerOptions): WebhookServer {
         response = handler(request);
         outcome = outcomeOf(response);
       } catch (err) {
-        // A bug must not block the cluster: answer as failurePolicy Ignore would, and say so loudly.
-        logger.error({ err, webhook, uid: request.uid, kind: request.kind.kind, name: request.name, namespace: request.namespace }, 'admission failed; allowed unchanged');
-        response = allow(request.uid);
+        // A bug must neither block the cluster nor waive Lull's checks: see internal-error.ts. Said loudly either way.
+        response = answerInternalError(request, context);
+        const answer = response.allowed ? 'allowed' : 'denied';
+        logger.error({ err, webhook, answer, uid: request.uid, kind: request.kind.kind, name: request.name, namespace: request.namespace, user: request.userInfo?.username }, `admission failed; ${answer === 'allowed' ? 'allowed unchanged' : 'denied'}`);
+        metrics.internalErrors.inc({ webhook, answer });
         outcome = 'error';
       }
       metrics.admissions.inc({ webhook, kind: request.kind.kind, operation: request.operation, outcome });
