@@ -28,6 +28,8 @@ export interface RequestOptions {
   contentType?: string;
   query?: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** Extra request headers, e.g. Impersonate-User (tests acting as a ServiceAccount). */
+  headers?: Record<string, string>;
 }
 
 export interface KubeClient {
@@ -60,7 +62,7 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       const ctx = new RequestContext(url.toString(), method);
       await kc.applySecurityAuthentication(ctx);
       dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
-      const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+      const headers: Record<string, string> = { ...ctx.getHeaders(), ...options.headers, accept: 'application/json' };
       if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
       const response = await fetch(url, {
         method,

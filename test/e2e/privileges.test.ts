@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { kubeClient, loadKubeConfig, PATCH } from '../../core/kube-client.ts';
 import { installIsolated, REPO, run, type Installed, type Run } from './support/isolated-lull.ts';
 import { onCluster, waitFor } from './support/kube.ts';
 
@@ -31,14 +32,14 @@ const sa = (name: string) => `system:serviceaccount:${LULL_NS}:${name}`;
 const INTERCEPTOR = sa('lull-interceptor');
 const RECONCILER = sa('lull-reconciler');
 
-/** Runs as `user`; expects success. */
+/** Runs kubectl as `user`; expects success. */
 async function allowed(user: string, args: string[], input?: string): Promise<void> {
   const r = await kubectlAs(user, args, input);
   expect(r.stderr, `kubectl ${args.join(' ')} as ${user}`).toBe('');
   expect(r.code).toBe(0);
 }
 
-/** Runs as `user`; expects the policy to refuse it with `message`. */
+/** Runs kubectl as `user`; expects the policy to refuse it with `message`. */
 async function refused(user: string, args: string[], message: string, input?: string): Promise<void> {
   const r = await kubectlAs(user, args, input);
   expect(r.code, `kubectl ${args.join(' ')} as ${user} should fail`).not.toBe(0);
@@ -46,8 +47,36 @@ async function refused(user: string, args: string[], message: string, input?: st
   expect(r.stderr).toContain(message);
 }
 
-const jsonPatch = (ops: unknown[]) => ['--type=json', '-p', JSON.stringify(ops)];
-const mergePatch = (patch: unknown) => ['--type=merge', '-p', JSON.stringify(patch)];
+// `kubectl patch` reads the object first, which the parts' RBAC does not allow: patches go to the API as the parts send them.
+const api = () => kubeClient(loadKubeConfig(KUBECONFIG));
+type Patch = { json: unknown[] } | { merge: unknown };
+const jsonPatch = (ops: unknown[]): Patch => ({ json: ops });
+const mergePatch = (patch: unknown): Patch => ({ merge: patch });
+const deploymentAt = (namespace: string, name: string, scale = false) => `/apis/apps/v1/namespaces/${namespace}/deployments/${name}${scale ? '/scale' : ''}`;
+const serviceAt = (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/services/${name}`;
+
+/** PATCHes `path` as `user`; the refusal's message, or undefined when it was applied. */
+async function patchAs(user: string, path: string, patch: Patch): Promise<string | undefined> {
+  const headers = { 'Impersonate-User': user };
+  try {
+    await api().request('PATCH', path, 'json' in patch ? { body: patch.json, contentType: PATCH.json, headers } : { body: patch.merge, contentType: PATCH.merge, headers });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+async function patchAllowed(user: string, path: string, patch: Patch): Promise<void> {
+  expect(await patchAs(user, path, patch), `PATCH ${path} as ${user}`).toBeUndefined();
+}
+
+async function patchRefused(user: string, path: string, patch: Patch, message: string): Promise<void> {
+  const refusal = await patchAs(user, path, patch);
+  expect(refusal, `PATCH ${path} as ${user} should be refused`).toBeDefined();
+  expect(refusal).toContain('ValidatingAdmissionPolicy');
+  expect(refusal).toContain(message);
+}
+
 const scaleFromZero = jsonPatch([
   { op: 'test', path: '/spec', value: {} },
   { op: 'add', path: '/spec/replicas', value: 1 },
@@ -109,38 +138,38 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
 
   describe('the interceptor', () => {
     it('scales a Deployment up from zero and marks it waking, and nothing more', async () => {
-      await allowed(INTERCEPTOR, ['patch', 'deployment', 'asleep', '-n', APPS_NS, '--subresource=scale', ...scaleFromZero]);
-      await refused(INTERCEPTOR, ['patch', 'deployment', 'awake', '-n', APPS_NS, '--subresource=scale', ...mergePatch({ spec: { replicas: 5 } })], 'lull-interceptor may only scale a Deployment up from zero replicas');
-      await refused(INTERCEPTOR, ['patch', 'deployment', 'asleep', '-n', APPS_NS, '--subresource=scale', ...mergePatch({ spec: { replicas: 0 } })], 'lull-interceptor may only scale a Deployment up from zero replicas');
+      await patchAllowed(INTERCEPTOR, deploymentAt(APPS_NS, 'asleep', true), scaleFromZero);
+      await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'awake', true), mergePatch({ spec: { replicas: 5 } }), 'lull-interceptor may only scale a Deployment up from zero replicas');
+      await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'asleep', true), mergePatch({ spec: { replicas: 0 } }), 'lull-interceptor may only scale a Deployment up from zero replicas');
 
       const waking = jsonPatch([
         { op: 'test', path: '/metadata/annotations/lull.dev~1state', value: 'sleeping' },
         { op: 'replace', path: '/metadata/annotations/lull.dev~1state', value: 'waking' },
       ]);
-      await allowed(INTERCEPTOR, ['patch', 'deployment', 'asleep', '-n', APPS_NS, ...waking]);
+      await patchAllowed(INTERCEPTOR, deploymentAt(APPS_NS, 'asleep'), waking);
       const onlyWaking = "lull-interceptor may only change a Deployment's lull.dev/state annotation to waking";
-      await refused(INTERCEPTOR, ['patch', 'deployment', 'asleep', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake' } } })], onlyWaking);
-      await refused(INTERCEPTOR, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...jsonPatch([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'busybox' }])], onlyWaking);
-      await refused(INTERCEPTOR, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'example.com/owner': 'me' } } })], onlyWaking);
-      await refused(INTERCEPTOR, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { labels: { owner: 'me' } } })], onlyWaking);
+      await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'asleep'), mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake' } } }), onlyWaking);
+      await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'awake'), jsonPatch([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'busybox' }]), onlyWaking);
+      await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'awake'), mergePatch({ metadata: { annotations: { 'example.com/owner': 'me' } } }), onlyWaking);
+      await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'awake'), mergePatch({ metadata: { labels: { owner: 'me' } } }), onlyWaking);
       const image = JSON.parse(await admin(['get', 'deployment', 'awake', '-n', APPS_NS, '-o', 'json'])).spec.template.spec.containers[0].image;
       expect(image).toBe('node:24');
     });
 
     it('touches nothing in a namespace Lull excludes', async () => {
-      await refused(INTERCEPTOR, ['patch', 'deployment', SYSTEM_APP, '-n', 'kube-system', '--subresource=scale', ...scaleFromZero], 'lull-interceptor may not change anything in namespace kube-system: Lull excludes it');
+      await patchRefused(INTERCEPTOR, deploymentAt('kube-system', SYSTEM_APP, true), scaleFromZero, 'lull-interceptor may not change anything in namespace kube-system: Lull excludes it');
       expect(JSON.parse(await admin(['get', 'deployment', SYSTEM_APP, '-n', 'kube-system', '-o', 'json'])).spec.replicas).toBe(0);
     });
   });
 
   describe('the reconciler', () => {
     it('writes lull.dev/ annotations and replicas of a Deployment, and nothing else of it', async () => {
-      await allowed(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake', 'lull.dev/touched-at': new Date().toISOString() } } })]);
-      await allowed(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, '--subresource=scale', ...mergePatch({ spec: { replicas: 0 } })]);
+      await patchAllowed(RECONCILER, deploymentAt(APPS_NS, 'awake'), mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake', 'lull.dev/touched-at': new Date().toISOString() } } }));
+      await patchAllowed(RECONCILER, deploymentAt(APPS_NS, 'awake', true), mergePatch({ spec: { replicas: 0 } }));
       const metadataOnly = "lull-reconciler may change only lull.dev/ annotations of a Deployment's metadata";
-      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'example.com/owner': 'me' } } })], metadataOnly);
-      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ metadata: { labels: { owner: 'me' } } })], metadataOnly);
-      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...mergePatch({ spec: { minReadySeconds: 30 } })], "lull-reconciler may change only the replicas and the pod template's Lull parts of a Deployment");
+      await patchRefused(RECONCILER, deploymentAt(APPS_NS, 'awake'), mergePatch({ metadata: { annotations: { 'example.com/owner': 'me' } } }), metadataOnly);
+      await patchRefused(RECONCILER, deploymentAt(APPS_NS, 'awake'), mergePatch({ metadata: { labels: { owner: 'me' } } }), metadataOnly);
+      await patchRefused(RECONCILER, deploymentAt(APPS_NS, 'awake'), mergePatch({ spec: { minReadySeconds: 30 } }), "lull-reconciler may change only the replicas and the pod template's Lull parts of a Deployment");
     });
 
     it('changes a pod template only as Lull’s injection does', async () => {
@@ -153,28 +182,28 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
           ...extra,
         ]);
       const onlyInjection = "lull-reconciler may change the pod template only as Lull's injection does";
-      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection('busybox')], onlyInjection);
-      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage, [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'busybox' }])], onlyInjection);
-      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/hostNetwork', value: true }])], onlyInjection);
-      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/initContainers/0/env/-', value: { name: 'NODE_OPTIONS', value: '--require /tmp/x.js' } }])], onlyInjection);
-      await refused(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/initContainers/0/command', value: ['sh', '-c', 'id'] }])], onlyInjection);
-      await allowed(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...injection(sidecarImage)]);
+      await patchRefused(RECONCILER, deploymentAt(APPS_NS, 'awake'), injection('busybox'), onlyInjection);
+      await patchRefused(RECONCILER, deploymentAt(APPS_NS, 'awake'), injection(sidecarImage, [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'busybox' }]), onlyInjection);
+      await patchRefused(RECONCILER, deploymentAt(APPS_NS, 'awake'), injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/hostNetwork', value: true }]), onlyInjection);
+      await patchRefused(RECONCILER, deploymentAt(APPS_NS, 'awake'), injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/initContainers/0/env/-', value: { name: 'NODE_OPTIONS', value: '--require /tmp/x.js' } }]), onlyInjection);
+      await patchRefused(RECONCILER, deploymentAt(APPS_NS, 'awake'), injection(sidecarImage, [{ op: 'add', path: '/spec/template/spec/initContainers/0/command', value: ['sh', '-c', 'id'] }]), onlyInjection);
+      await patchAllowed(RECONCILER, deploymentAt(APPS_NS, 'awake'), injection(sidecarImage));
       // ... and its removal, as opt-out does.
-      await allowed(RECONCILER, ['patch', 'deployment', 'awake', '-n', APPS_NS, ...jsonPatch([
+      await patchAllowed(RECONCILER, deploymentAt(APPS_NS, 'awake'), jsonPatch([
         { op: 'remove', path: '/spec/template/spec/initContainers' },
         { op: 'remove', path: '/spec/template/spec/containers/0/lifecycle' },
         { op: 'replace', path: '/spec/template/spec/terminationGracePeriodSeconds', value: 30 },
         { op: 'remove', path: '/metadata/annotations/lull.dev~1injected' },
-      ])]);
+      ]));
     });
 
     it('writes a Service’s lull.dev/ annotations and targetPorts, nothing else', async () => {
-      await allowed(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...mergePatch({ metadata: { annotations: { 'lull.dev/interceptor-ports': '{"deployment":"awake","ports":{"http":20001}}' } } })]);
-      await allowed(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...jsonPatch([{ op: 'replace', path: '/spec/ports/0/targetPort', value: 'lull-8080' }])]);
+      await patchAllowed(RECONCILER, serviceAt(APPS_NS, 'web'), mergePatch({ metadata: { annotations: { 'lull.dev/interceptor-ports': '{"deployment":"awake","ports":{"http":20001}}' } } }));
+      await patchAllowed(RECONCILER, serviceAt(APPS_NS, 'web'), jsonPatch([{ op: 'replace', path: '/spec/ports/0/targetPort', value: 'lull-8080' }]));
       const specOnly = "lull-reconciler may change only the targetPorts of a Service's spec";
-      await refused(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...mergePatch({ spec: { selector: { app: 'asleep' } } })], specOnly);
-      await refused(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...jsonPatch([{ op: 'replace', path: '/spec/ports/0/port', value: 8081 }])], specOnly);
-      await refused(RECONCILER, ['patch', 'service', 'web', '-n', APPS_NS, ...mergePatch({ metadata: { labels: { owner: 'me' } } })], "lull-reconciler may change only lull.dev/ annotations of a Service's metadata");
+      await patchRefused(RECONCILER, serviceAt(APPS_NS, 'web'), mergePatch({ spec: { selector: { app: 'asleep' } } }), specOnly);
+      await patchRefused(RECONCILER, serviceAt(APPS_NS, 'web'), jsonPatch([{ op: 'replace', path: '/spec/ports/0/port', value: 8081 }]), specOnly);
+      await patchRefused(RECONCILER, serviceAt(APPS_NS, 'web'), mergePatch({ metadata: { labels: { owner: 'me' } } }), "lull-reconciler may change only lull.dev/ annotations of a Service's metadata");
       const svc = JSON.parse(await admin(['get', 'service', 'web', '-n', APPS_NS, '-o', 'json']));
       expect(svc.spec.selector).toEqual({ app: 'awake' });
       expect(svc.spec.ports[0].targetPort).toBe('lull-8080');
@@ -194,8 +223,8 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
 
     it('touches nothing in a namespace Lull excludes', async () => {
       const excluded = 'lull-reconciler may not change anything in namespace kube-system: Lull excludes it';
-      await refused(RECONCILER, ['patch', 'deployment', SYSTEM_APP, '-n', 'kube-system', '--subresource=scale', ...mergePatch({ spec: { replicas: 1 } })], excluded);
-      await refused(RECONCILER, ['patch', 'deployment', SYSTEM_APP, '-n', 'kube-system', ...mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake' } } })], excluded);
+      await patchRefused(RECONCILER, deploymentAt('kube-system', SYSTEM_APP, true), mergePatch({ spec: { replicas: 1 } }), excluded);
+      await patchRefused(RECONCILER, deploymentAt('kube-system', SYSTEM_APP), mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake' } } }), excluded);
     });
   });
 
