@@ -31,6 +31,7 @@ async function admin(args: string[], input?: string): Promise<string> {
 const sa = (name: string) => `system:serviceaccount:${LULL_NS}:${name}`;
 const INTERCEPTOR = sa('lull-interceptor');
 const RECONCILER = sa('lull-reconciler');
+const WEBHOOK = sa('lull-webhook');
 
 /** Runs kubectl as `user`; expects success. */
 async function allowed(user: string, args: string[], input?: string): Promise<void> {
@@ -226,6 +227,18 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
       await patchRefused(RECONCILER, deploymentAt('kube-system', SYSTEM_APP, true), mergePatch({ spec: { replicas: 1 } }), excluded);
       await patchRefused(RECONCILER, deploymentAt('kube-system', SYSTEM_APP), mergePatch({ metadata: { annotations: { 'lull.dev/state': 'awake' } } }), excluded);
     });
+  });
+
+  it('lets the webhook change only the caBundle of its webhook configurations', async () => {
+    const name = installed!.docs.find((d) => d.kind === 'ValidatingWebhookConfiguration')!.metadata.name as string;
+    const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${name}`;
+    const current = JSON.parse(await admin(['get', 'validatingwebhookconfiguration', name, '-o', 'json']));
+    await patchAllowed(WEBHOOK, path, jsonPatch([{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: current.webhooks[0].clientConfig.caBundle }]));
+    const onlyBundle = 'lull-webhook may change only the caBundle of its webhook configurations';
+    await patchRefused(WEBHOOK, path, jsonPatch([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' }]), onlyBundle);
+    await patchRefused(WEBHOOK, path, jsonPatch([{ op: 'replace', path: '/webhooks/0/namespaceSelector', value: {} }]), onlyBundle);
+    await patchRefused(WEBHOOK, path, jsonPatch([{ op: 'remove', path: '/webhooks/0/rules/0' }]), onlyBundle);
+    expect(JSON.parse(await admin(['get', 'validatingwebhookconfiguration', name, '-o', 'json'])).webhooks[0]).toEqual(current.webhooks[0]);
   });
 
   it('lets no label skip the webhooks: an object labelled part-of lull is still validated', async () => {
