@@ -229,6 +229,19 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
     });
   });
 
+  it('lets the reconciler’s touches through when the webhook injects and strips (the policy allows Lull’s own change)', async () => {
+    await admin(['apply', '-f', '-'], JSON.stringify(deployment('existing', SCOPED_NS, 1)));
+    await admin(['label', 'namespace', SCOPED_NS, 'lull.dev/inject=enabled']);
+    const sidecarOf = async () => {
+      const d = JSON.parse(await admin(['get', 'deployment', 'existing', '-n', SCOPED_NS, '-o', 'json']));
+      return { injected: d.metadata.annotations?.['lull.dev/injected'], sidecar: (d.spec.template.spec.initContainers ?? []).find((c: any) => c.name === 'lull-sidecar') };
+    };
+    const onboarded = await waitFor('the reconciler to touch existing and the webhook to inject it', async () => ((await sidecarOf()).injected ? sidecarOf() : undefined), 90_000, 500);
+    expect(onboarded.sidecar.image).toBe(sidecarImage);
+    await admin(['label', 'namespace', SCOPED_NS, 'lull.dev/inject-']);
+    await waitFor('the reconciler to touch existing and the webhook to strip it', async () => (await sidecarOf()).sidecar === undefined, 90_000, 500);
+  });
+
   it('lets the webhook change only the caBundle of its webhook configurations', async () => {
     const name = installed!.docs.find((d) => d.kind === 'ValidatingWebhookConfiguration')!.metadata.name as string;
     const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${name}`;
