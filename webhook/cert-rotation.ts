@@ -55,6 +55,12 @@ export function certRotation(options: RotationOptions): Rotation {
     return material;
   }
 
+  /** Renewal, a resync, or the previous CA's overlap ending (it leaves the bundle then): whichever comes first. */
+  function nextLookIn(material: TlsMaterial, jitter = 0): number {
+    const bundleChange = bundleChangeTime(material, now());
+    return Math.min(renewalTime(material, options.settings) - now() + jitter, options.resyncMs, bundleChange === undefined ? Infinity : bundleChange - now() + 1);
+  }
+
   function schedule(delayMs: number): void {
     if (stopped) return;
     timer = setTimeout(run, Math.min(Math.max(0, delayMs), MAX_TIMER_MS));
@@ -66,11 +72,8 @@ export function certRotation(options: RotationOptions): Rotation {
       const material = await check();
       failures = 0;
       const jitter = Math.random() * (options.jitterMs ?? 0);
-      // The previous CA leaves the bundle when its overlap ends: look again then.
-      const bundleChange = bundleChangeTime(material, now());
-      const due = Math.min(renewalTime(material, options.settings) - now() + jitter, options.resyncMs, bundleChange === undefined ? Infinity : bundleChange - now() + 1);
       // At least a second apart, whatever the clocks say, so a misjudged expiry cannot spin.
-      schedule(Math.max(1000, due));
+      schedule(Math.max(1000, nextLookIn(material, jitter)));
     } catch (err) {
       failures++;
       const retryMs = Math.min(options.resyncMs, 1000 * 2 ** Math.min(failures, 6));
@@ -84,8 +87,7 @@ export function certRotation(options: RotationOptions): Rotation {
     start() {
       if (!stopped) return;
       stopped = false;
-      const due = current ? renewalTime(current, options.settings) - now() : 0;
-      schedule(Math.min(due, options.resyncMs));
+      schedule(current ? nextLookIn(current) : 0);
     },
     stop() {
       stopped = true;

@@ -235,6 +235,21 @@ describe('certificate rotation on a running server', () => {
   });
 });
 
+describe('the previous CA on a running rotation', () => {
+  it('leaves the published bundle when its overlap ends, without waiting for a resync', async () => {
+    const quick = { ...settings, caOverlapMs: 1500 };
+    const first = renewTls(undefined, { action: 'new-ca', reason: 'test' }, quick);
+    const rotated = renewTls(first, { action: 'new-ca', reason: 'test' }, quick);
+    const published: string[] = [];
+    const rotation = certRotation({ settings: quick, ensure: async () => rotated, publishBundle: async (pem) => void published.push(pem), swap: () => {}, logger, resyncMs: 60_000 });
+    await rotation.check();
+    expect(published[0]).toContain(first.ca.certPem.trim());
+    rotation.start();
+    await expect.poll(() => published.at(-1), { timeout: 5000, interval: 50 }).toBe(rotated.ca.certPem);
+    rotation.stop();
+  });
+});
+
 describe('caBundlePatch', () => {
   it('sets every webhook’s caBundle, guarded by its name, and nothing when already set', () => {
     const config = { webhooks: [{ name: 'mutate.lull.dev', clientConfig: {} }, { name: 'routes.lull.dev', clientConfig: { caBundle: Buffer.from('PEM').toString('base64') } }] };
