@@ -2,8 +2,8 @@
 // with the admin kubeconfig) tries the writes its RBAC allows but its ValidatingAdmissionPolicy
 // (deploy/base/policy) forbids, and sees each refused with the policy's message; the writes Lull
 // makes succeed. Also: no label lets an object skip the webhooks. Lull is installed isolated
-// (support/isolated-lull.ts); the apps namespace here is outside its scope, so nothing but the
-// policies acts on these objects.
+// (support/isolated-lull.ts). The apps namespace is outside its scope, so nothing but the policies
+// acts on those objects; in the scoped namespace the webhook and reconciler act for real.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
