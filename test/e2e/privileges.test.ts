@@ -116,7 +116,8 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
 
   beforeAll(async () => {
     installed = await installIsolated(KUBECTL, KUBECONFIG, { namespace: LULL_NS, suffix: `-e2e-priv-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-privileges', `lull-${ID}.yaml`));
-    sidecarImage = installed.docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'lull-policy')!.data['sidecar-image'];
+    const policy = installed.docs.find((d) => d.kind === 'ValidatingAdmissionPolicy' && d.metadata.name.startsWith('lull-reconciler-deployments'))!;
+    sidecarImage = JSON.parse(policy.spec.variables.find((v: { name: string }) => v.name === 'sidecarImage').expression);
     await admin(['create', 'namespace', APPS_NS]);
     await admin(['create', 'namespace', SCOPED_NS]);
     await admin(['label', 'namespace', SCOPED_NS, `${SCOPE.key}=${SCOPE.value}`]);

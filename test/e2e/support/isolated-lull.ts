@@ -22,7 +22,7 @@ export interface Isolation {
 type Doc = Record<string, any>;
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
-// Documents that name Lull's namespace inside values (CEL, ConfigMap data): every mention moves with it.
+// Documents that name Lull's namespace inside values (CEL): every mention moves with it.
 const NAMES_NAMESPACE = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
 
 function container(doc: Doc): Doc {
@@ -33,8 +33,7 @@ function container(doc: Doc): Doc {
 export function isolate(docs: readonly Doc[], iso: Isolation): Doc[] {
   const renamed = (name: string) => `${name}${iso.suffix}`;
   return docs.map((original) => {
-    const moved = NAMES_NAMESPACE.has(original.kind) || (original.kind === 'ConfigMap' && original.metadata.name === 'lull-policy');
-    const doc: Doc = moved ? JSON.parse(JSON.stringify(original).replaceAll(SYSTEM_NAMESPACE, iso.namespace)) : structuredClone(original);
+    const doc: Doc = NAMES_NAMESPACE.has(original.kind) ? JSON.parse(JSON.stringify(original).replaceAll(SYSTEM_NAMESPACE, iso.namespace)) : structuredClone(original);
     const { kind } = doc;
     if (kind === 'Namespace') {
       doc.metadata.name = iso.namespace;
