@@ -61,6 +61,9 @@ const MARKED = /"?__HELM_(VALUE|TEXT)__([A-Za-z0-9.]+)__"?/g;
 /** A scalar put in by a named template of _helpers.tpl, e.g. the image reference. */
 const SCALAR = (name: string) => `__HELM_SCALAR__${name}__`;
 const SCALARS = /"?__HELM_SCALAR__([A-Za-z0-9.]+)__"?/g;
+/** A named template's output inside a longer string (CEL text of the admission policies), unquoted. */
+const INLINE = (name: string) => `__HELM_INLINE__${name}__`;
+const INLINES = /__HELM_INLINE__([A-Za-z0-9.]+)__/g;
 /** A map entry or list item replaced by the lines of a named template, indented where it stands. */
 const INCLUDE = (name: string, part = '') => `__HELM_INCLUDE__${name}__${part}__`;
 const INCLUDES = /^( *)(- )?"?__HELM_INCLUDE__([A-Za-z0-9.]+)__([a-z]*)__"?(: null)?$/gm;
@@ -83,9 +86,18 @@ export function splitImage(ref: string): { repository: string; tag: string } {
   return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
 }
 
+/** Pure: every string under `value` with Lull's namespace and image put in by the helpers (policies' CEL names both). */
+function inlineNamespaceAndImage(value: unknown, image: string): unknown {
+  if (typeof value === 'string') return value.replaceAll(image, INLINE('lull.image')).replaceAll(SYSTEM_NAMESPACE, INLINE('lull.namespace'));
+  if (Array.isArray(value)) return value.map((v) => inlineNamespaceAndImage(v, image));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inlineNamespaceAndImage(v, image)]));
+  return value;
+}
+
 /** Pure: the namespace and the insertion points of the helpers, put into one document. */
-function addIncludes(doc: Doc): void {
+function addIncludes(doc: Doc, image: string): void {
   const part = partOf(doc);
+  if (doc.kind === 'ValidatingAdmissionPolicy' || doc.kind === 'ValidatingAdmissionPolicyBinding') doc.spec = inlineNamespaceAndImage(doc.spec, image);
   if (doc.metadata.namespace === SYSTEM_NAMESPACE) doc.metadata.namespace = SCALAR('lull.namespace');
   for (const s of doc.subjects ?? []) if (s.namespace === SYSTEM_NAMESPACE) s.namespace = SCALAR('lull.namespace');
   for (const w of doc.webhooks ?? []) {
@@ -132,6 +144,7 @@ function templateOf(doc: Doc): string {
       return `${indent}{{- include ${JSON.stringify(name)} ${arg} | trim | nindent ${indent.length} }}`;
     })
     .replace(SCALARS, (_, name: string) => `{{ include ${JSON.stringify(name)} $ | quote }}`)
+    .replace(INLINES, (_, name: string) => `{{ include ${JSON.stringify(name)} $ }}`)
     .replace(MARKED, (_, kind: string, path: string) => `{{ ${kind === 'TEXT' ? 'quote' : 'toJson'} .Values.${path} }}`);
 }
 
@@ -142,6 +155,7 @@ function templateOf(doc: Doc): string {
 export function templatize(docs: readonly Doc[]): Chart {
   const values: Doc = {};
   const templates = new Map<string, string[]>();
+  const partImage = docs.filter(isPart).map((d) => container(d).image as string)[0] ?? '';
   for (const original of docs) {
     if (original.kind === 'Namespace') continue;
     const doc = structuredClone(original);
@@ -160,7 +174,7 @@ export function templatize(docs: readonly Doc[]): Chart {
       setPath(values, 'image.tag', image.tag);
       if (partOf(original) === 'webhook') setPath(values, 'webhook.port', (container(original).ports as Doc[]).find((p) => p.name === 'https')?.containerPort);
     }
-    addIncludes(doc);
+    addIncludes(doc, partImage);
     const file = fileOf(doc);
     templates.set(file, [...(templates.get(file) ?? []), templateOf(doc)]);
   }

@@ -143,6 +143,11 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
     expect(mutating.webhooks[0].clientConfig.service.namespace).toBe('platform-lull');
     expect(mutating.webhooks[0].namespaceSelector.matchExpressions[0].values).toContain('platform-lull');
     for (const b of rendered.filter((x) => x.kind.endsWith('RoleBinding'))) for (const s of b.subjects) expect(s.namespace).toBe('platform-lull');
+    // The admission policies match Lull's ServiceAccounts and exclude Lull's namespace by name, in CEL.
+    const policies = JSON.stringify(rendered.filter((x) => x.kind === 'ValidatingAdmissionPolicy'));
+    expect(policies).toContain("system:serviceaccount:platform-lull:lull-reconciler");
+    expect(policies).toContain("'platform-lull']");
+    expect(policies).not.toContain('lull-system');
   });
 
   it('gives every object the recommended labels, and keeps the selectors as they were (immutable)', () => {
@@ -164,6 +169,10 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
       check: (r) => {
         for (const d of deployments(r)) expect(main(d).image).toBe('registry.example/lull:9.9.9');
         expect(webhookArgs(r)[webhookArgs(r).indexOf('--sidecar-image') + 1]).toBe('registry.example/lull:9.9.9');
+        // The reconciler's policy allows exactly the sidecar image the webhook injects.
+        const reconcilerPolicy = JSON.stringify(find(r, 'ValidatingAdmissionPolicy', 'lull-reconciler-deployments'));
+        expect(reconcilerPolicy).toContain('registry.example/lull:9.9.9');
+        expect(reconcilerPolicy).not.toContain('ghcr.io/lull-dev/lull');
       },
     },
     {
