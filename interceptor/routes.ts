@@ -1,19 +1,10 @@
 // The route table: which app an interceptor port belongs to, read only from the route records the
 // reconciler writes in Lull's namespace (core/interceptor-contract.ts). Nothing a tenant writes, on a
 // Service or an EndpointSlice, can claim a port. The port a connection arrives on names the app.
-import { parseRouteRecord, type RecordObject } from '../core/interceptor-contract.ts';
+import { parseRouteRecord, type RecordObject, type RouteRecord } from '../core/interceptor-contract.ts';
 
-export interface Route {
-  /** The interceptor port. */
-  port: number;
-  namespace: string;
-  service: string;
-  deployment: string;
-  /** The Service port's key in the record: its name, or its number when unnamed. */
-  servicePort: string;
-  /** The port's name in the Service's EndpointSlices ('' when the Service port is unnamed). */
-  portName: string;
-}
+/** One interceptor port and the app it wakes: the record itself. */
+export type Route = RouteRecord;
 
 export interface RouteTable {
   byPort: ReadonlyMap<number, Route>;
