@@ -38,6 +38,7 @@ export function runtimeObjects(ns: string, configMaps: readonly Named[]): string
   const isRecord = (c: Named) => recordPort(c.metadata.name) !== undefined && Object.entries(ROUTE_LABELS).every(([k, v]) => c.metadata.labels?.[k] === v);
   return [
     `/api/v1/namespaces/${ns}/secrets/lull-webhook-tls`,
+    `/api/v1/namespaces/${ns}/secrets/lull-webhook-ca`,
     `/api/v1/namespaces/${ns}/secrets/lull-drain-key`,
     `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/lull-reconciler`,
     ...configMaps.filter((c) => c.metadata.namespace === ns && isRecord(c)).map((c) => `/api/v1/namespaces/${ns}/configmaps/${c.metadata.name}`),

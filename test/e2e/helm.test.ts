@@ -92,8 +92,10 @@ onCluster('Lull through the real helm', () => {
 
   beforeAll(async () => {
     helmPath = await ensureHelm();
-    const existing = await run(KUBECTL, ['get', 'deployment', 'lull-webhook', '-n', LULL_NS], { env: env() });
-    if (existing.code === 0) throw new Error(`Lull already runs in ${LULL_NS} on this cluster: this test installs its own there`);
+    // Earlier e2e files (the demo, the product test) install deploy/ in lull-system with kubectl: Helm
+    // cannot adopt those objects, so what they left goes first, the cluster-wide webhooks included.
+    await kubectl(['delete', '-k', resolve(REPO, 'deploy'), '--ignore-not-found', '--wait=true', '--timeout=180s']);
+    await kubectl(['delete', 'namespace', LULL_NS, '--ignore-not-found', '--timeout=180s']);
     await kubectl(['create', 'namespace', APPS_NS]);
     await waitFor(`the default ServiceAccount in ${APPS_NS}`, () => kubectl(['get', 'serviceaccount', 'default', '-n', APPS_NS]).then(() => true));
   }, 1_200_000);

@@ -11,6 +11,7 @@ describe('lull teardown: what the parts made at run time', () => {
   it('deletes the Secrets, the Lease and every route record in Lull\'s namespace', () => {
     expect(runtimeObjects('lull-system', [record(20000), record(20001)])).toEqual([
       '/api/v1/namespaces/lull-system/secrets/lull-webhook-tls',
+      '/api/v1/namespaces/lull-system/secrets/lull-webhook-ca',
       '/api/v1/namespaces/lull-system/secrets/lull-drain-key',
       '/apis/coordination.k8s.io/v1/namespaces/lull-system/leases/lull-reconciler',
       '/api/v1/namespaces/lull-system/configmaps/lull-port-20000',
@@ -21,6 +22,7 @@ describe('lull teardown: what the parts made at run time', () => {
   it('follows the namespace Lull runs in', () => {
     expect(runtimeObjects('platform', [record(29999, 'platform')])).toEqual([
       '/api/v1/namespaces/platform/secrets/lull-webhook-tls',
+      '/api/v1/namespaces/platform/secrets/lull-webhook-ca',
       '/api/v1/namespaces/platform/secrets/lull-drain-key',
       '/apis/coordination.k8s.io/v1/namespaces/platform/leases/lull-reconciler',
       '/api/v1/namespaces/platform/configmaps/lull-port-29999',

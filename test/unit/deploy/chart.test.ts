@@ -116,7 +116,7 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
     const role = hooks.find((d) => d.kind === 'Role')!;
     const allows = (resource: string, verb: string, name?: string) => role.rules.some((r: any) => r.resources.includes(resource) && r.verbs.includes(verb) && (r.resourceNames === undefined || (name !== undefined && r.resourceNames.includes(name))));
     expect(['list', 'delete'].filter((verb) => !allows('configmaps', verb))).toEqual([]);
-    expect(['lull-webhook-tls', 'lull-drain-key'].filter((name) => !allows('secrets', 'delete', name))).toEqual([]);
+    expect(['lull-webhook-tls', 'lull-webhook-ca', 'lull-drain-key'].filter((name) => !allows('secrets', 'delete', name))).toEqual([]);
     expect(allows('leases', 'delete', 'lull-reconciler')).toBe(true);
     // The RBAC exists before the Job runs.
     for (const d of hooks.filter((x) => x.kind !== 'Job')) expect(Number(d.metadata.annotations['helm.sh/hook-weight'])).toBeLessThan(Number(job.metadata.annotations['helm.sh/hook-weight']));
