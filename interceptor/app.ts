@@ -53,6 +53,8 @@ export class App implements AppView {
   readonly #ctx: AppContext;
   readonly #log: Logger;
   readonly #deploymentWatch: Watched<V1Deployment>;
+  /** The Deployment from one GET at first contact: stands in until its watch has listed. */
+  #fetched: V1Deployment | undefined;
   #podWatch: Watched<V1Pod> | undefined;
   #podSelector = '';
   readonly #sliceWatches = new Map<string, Watched<V1EndpointSlice>>();
@@ -85,7 +87,23 @@ export class App implements AppView {
       this.#log.debug({ pod: key, ms: this.#sinceEpisode() }, 'sidecar says ready');
       this.#changed();
     }, ctx.probe);
+    // First contact: one GET (sent first, on a pooled connection) answers well before a list and watch are
+    // up, so the guarded scale need not wait for them; the watch takes over once it has listed.
+    const fetched = ctx.cluster.getDeployment(namespace, deployment);
     this.#deploymentWatch = ctx.cluster.deployment(namespace, deployment, () => this.#changed());
+    fetched.then(
+      (object) => this.#arrived(object),
+      (err: unknown) => this.#log.debug({ err: (err as Error).message }, 'cannot get the Deployment; waiting for its watch'),
+    );
+  }
+
+  #arrived(object: V1Deployment | undefined): void {
+    if (this.#stopped || this.#deploymentWatch.synced || object === undefined) return;
+    this.#fetched = object;
+    this.#log.debug({ ms: this.#sinceEpisode() }, 'Deployment fetched');
+    // The connection that made this App is held by now: wake from what the GET said.
+    if (this.hold.held > 0) this.wake();
+    this.#changed();
   }
 
   /** The interceptor ports (and Services) that lead to this app. */
@@ -170,6 +188,8 @@ export class App implements AppView {
   // --- the Kubernetes side ---
 
   #deploymentObject(): V1Deployment | undefined {
+    if (!this.#deploymentWatch.synced) return this.#fetched;
+    this.#fetched = undefined;
     return this.#deploymentWatch.list()[0];
   }
 

@@ -12,6 +12,8 @@ export interface ClusterApi {
   /** The route records the reconciler writes (core/interceptor-contract.ts), and nothing else. */
   routes(onChange: () => void): Watched<V1ConfigMap>;
   deployment(namespace: string, name: string, onChange: () => void): Watched<V1Deployment>;
+  /** One GET, no watch: what a first contact needs to wake the app; undefined when it does not exist. */
+  getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined>;
   pods(namespace: string, labelSelector: string, onChange: () => void): Watched<V1Pod>;
   slices(namespace: string, service: string, onChange: () => void): Watched<V1EndpointSlice>;
   /** 'lost' when the app was no longer at zero: someone else woke it. */
@@ -56,6 +58,14 @@ export function clusterApi(kc: KubeConfig, log: Logger, lullNamespace: string): 
   return {
     routes: (onChange) => watch<V1ConfigMap>(`/api/v1/namespaces/${lullNamespace}/configmaps`, { labelSelector: ROUTE_SELECTOR }, onChange),
     deployment: (namespace, name, onChange) => watch<V1Deployment>(deployments(namespace), { fieldSelector: `metadata.name=${name}` }, onChange),
+    async getDeployment(namespace, name) {
+      try {
+        return await client.request<V1Deployment>('GET', `${deployments(namespace)}/${name}`);
+      } catch (err) {
+        if (isStatus(err, 404)) return undefined;
+        throw err;
+      }
+    },
     pods: (namespace, labelSelector, onChange) => watch<V1Pod>(`/api/v1/namespaces/${namespace}/pods`, { labelSelector }, onChange),
     slices: (namespace, service, onChange) =>
       watch<V1EndpointSlice>(`/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, { labelSelector: `${SERVICE_NAME_LABEL}=${service}` }, onChange),

@@ -136,19 +136,23 @@ export class FakeCluster {
   scaleError: number | undefined;
   /** Called after a successful scale, to play the control plane (create pods, slices...). */
   onScaled: ((deployment: V1Deployment, replicas: number) => void) | undefined;
+  /** While true, new watches do not list: a cold interceptor's slow first list and watch. publish() after clearing it. */
+  holdSyncs = false;
+  /** Deployments fetched with one GET, as namespace/name. */
+  readonly gets: string[] = [];
   #watches: Array<{ kind: 'routes' | 'deployments' | 'pods' | 'slices'; watch: FakeWatch<never> }> = [];
   #version = 1;
 
   #watch<T>(kind: 'routes' | 'deployments' | 'pods' | 'slices', filter: (item: T) => boolean, onChange: () => void): Watched<T> {
     const watch = new FakeWatch<T>(onChange, filter);
     this.#watches.push({ kind, watch: watch as unknown as FakeWatch<never> });
-    setImmediate(() => watch.push(this[kind] as unknown as T[]));
+    if (!this.holdSyncs) setImmediate(() => watch.push(this[kind] as unknown as T[]));
     return watch;
   }
 
   /** Tells every live watch about the current world (call after editing it). */
   publish(): void {
-    for (const { kind, watch } of this.#watches) watch.push(this[kind] as never[]);
+    for (const { kind, watch } of this.#watches) if (watch.synced || !this.holdSyncs) watch.push(this[kind] as never[]);
   }
 
   get liveWatches(): number {
@@ -169,6 +173,13 @@ export class FakeCluster {
 
   slicesWatch(namespace: string, service: string, onChange: () => void): Watched<V1EndpointSlice> {
     return this.#watch<V1EndpointSlice>('slices', (s) => ns(s) === namespace && s.metadata?.labels?.['kubernetes.io/service-name'] === service, onChange);
+  }
+
+  async getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.gets.push(`${namespace}/${name}`);
+    const deployment = this.deployments.find((d) => ns(d) === namespace && d.metadata?.name === name);
+    return deployment === undefined ? undefined : structuredClone(deployment);
   }
 
   async scale(namespace: string, name: string, replicas: number): Promise<'scaled' | 'lost'> {
@@ -202,6 +213,7 @@ export class FakeCluster {
     return {
       routes: (onChange) => this.routes_(onChange),
       deployment: (n, name, onChange) => this.deployment(n, name, onChange),
+      getDeployment: (n, name) => this.getDeployment(n, name),
       pods: (n, selector, onChange) => this.pods_(n, selector, onChange),
       slices: (n, service, onChange) => this.slicesWatch(n, service, onChange),
       scale: (n, name, replicas) => this.scale(n, name, replicas),

@@ -104,6 +104,46 @@ describe('interceptor, in-process', () => {
     expect(cluster.events[0]!.message).toMatch(/^Scaled from 0 to 1 for a held connection \(the apiserver took \d+ ms\)$/);
   });
 
+  it("scales at first contact from one GET of the Deployment, before the app's watches have listed", async () => {
+    const port = await interceptorPort();
+    const cluster = sleepingWorld(port);
+    cluster.deployments = [appDeployment('ns', 'web', 0, { 'lull.dev/replicas-before-sleep': '3' })];
+    cluster.onScaled = async () => {
+      const { sidecar } = await pod(0);
+      cluster.pods = [appPod('ns', 'web-1', 'web', sidecar.adminPort)];
+      cluster.slices = [appSlice('ns', 'web', [{ pod: 'web-1', port: sidecar.ports[0]!.listen, ready: false }])];
+      cluster.publish();
+    };
+    const running = await interceptor(cluster);
+    // A cold interceptor's lists and watches take tens of ms: here they do not answer until released.
+    cluster.holdSyncs = true;
+    const reply = get(port);
+    await expect.poll(() => cluster.scales, { interval: 5 }).toEqual([{ namespace: 'ns', name: 'web', replicas: 3, result: 'scaled' }]);
+    expect(cluster.gets).toEqual(['ns/web']);
+    expect(running.apps.get('ns/web')!.synced).toBe(false);
+    expect(cluster.events.map((e) => [e.reason, e.involvedObject.uid])).toEqual([['Waking', 'uid-web']]);
+    cluster.holdSyncs = false;
+    cluster.publish();
+    const { received } = await reply;
+    expect(statusOf(received)).toBe(200);
+    expect(cluster.scales).toHaveLength(1);
+  });
+
+  it("applies the app's max-held from the fetched Deployment before its watches have listed", async () => {
+    const port = await interceptorPort();
+    const cluster = sleepingWorld(port);
+    cluster.deployments = [appDeployment('ns', 'web', 0, { 'lull.dev/max-held': '1', 'lull.dev/hold-timeout': '1s' })];
+    await interceptor(cluster);
+    cluster.holdSyncs = true;
+    const first = get(port);
+    await expect.poll(() => cluster.scales.length, { interval: 5 }).toBe(1);
+    const { received } = await get(port);
+    expect(bodyOf(received)).toBe('LULL_MAX_HELD: ns/web already has 1 connections held while it wakes (lull.dev/max-held)\n');
+    cluster.holdSyncs = false;
+    cluster.publish();
+    expect(bodyOf((await first).received)).toBe('LULL_HOLD_TIMEOUT: ns/web did not become ready within 1s (lull.dev/hold-timeout)\n');
+  });
+
   it('forwards at once to an app that is already awake (its interceptor slice not yet removed)', async () => {
     const port = await interceptorPort();
     const cluster = sleepingWorld(port);
