@@ -69,6 +69,8 @@ export class ReadyProbe {
   readonly #running = new Map<string, AbortController>();
   /** Pods whose admin port answered but has no wait-ready: not asked again. */
   readonly #noSidecar = new Set<string>();
+  /** Pods waiting out a refused connect: a nudge asks again at once. */
+  readonly #retryNow = new Map<string, () => void>();
   readonly #onReady: (key: string) => void;
   readonly #options: ReadyProbeOptions;
 
@@ -81,9 +83,13 @@ export class ReadyProbe {
     return this.#ready.has(key);
   }
 
-  /** Starts asking, unless this pod is already known ready or being asked. */
+  /**
+   * Starts asking, unless this pod is already known ready or being asked; a pod waiting out a refused
+   * connect is asked again at once (its watch events are the nearest thing to "the sidecar listens now").
+   */
   probe(key: string, target: ProbeTarget): void {
-    if (this.#ready.has(key) || this.#running.has(key) || this.#noSidecar.has(key)) return;
+    if (this.#running.has(key)) return void this.#retryNow.get(key)?.();
+    if (this.#ready.has(key) || this.#noSidecar.has(key)) return;
     const abort = new AbortController();
     this.#running.set(key, abort);
     void this.#run(key, target, abort.signal);
@@ -92,6 +98,7 @@ export class ReadyProbe {
   /** The pod is gone, or failed a connect: forget what was learned and stop asking. */
   forget(key: string): void {
     this.#ready.delete(key);
+    this.#retryNow.delete(key);
     this.#noSidecar.delete(key);
     this.#running.get(key)?.abort();
     this.#running.delete(key);
@@ -119,7 +126,12 @@ export class ReadyProbe {
         // Not listening yet: the sidecar starts within moments of the pod getting its address.
         const now = Date.now();
         refusedSince ||= now;
-        await sleep(now - refusedSince < fastForMs ? retryMs : slowRetryMs, signal);
+        let retryNow: () => void = () => undefined;
+        await new Promise<void>((resolve) => {
+          retryNow = sleep(now - refusedSince < fastForMs ? retryMs : slowRetryMs, signal, resolve);
+          this.#retryNow.set(key, retryNow);
+        });
+        if (this.#retryNow.get(key) === retryNow) this.#retryNow.delete(key);
         continue;
       }
       if (signal.aborted) return;
@@ -137,19 +149,26 @@ export class ReadyProbe {
       }
       refusedSince = 0;
       // Other callers hold every long poll: the EndpointSlice's ready condition still counts meanwhile.
-      if (result === 'busy') await sleep(slowRetryMs, signal);
+      if (result === 'busy') await pause(slowRetryMs, signal);
     }
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** Calls `resolve` after `ms`, on abort, or when the returned function is called, whichever comes first (once). */
+function sleep(ms: number, signal: AbortSignal, resolve: () => void): () => void {
+  let over = false;
+  const timer = setTimeout(done, ms);
+  function done() {
+    if (over) return;
+    over = true;
+    clearTimeout(timer);
+    signal.removeEventListener('abort', done);
+    resolve();
+  }
+  signal.addEventListener('abort', done, { once: true });
+  return done;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => void sleep(ms, signal, resolve));
 }

@@ -180,6 +180,21 @@ describe('wait-ready', () => {
     await expect.poll(() => ready, { timeout: 2000, interval: 5 }).toEqual(['pod-b']);
   });
 
+  it('ReadyProbe asks again at once when told of the pod while it waits out a refused connect', async () => {
+    const ready: string[] = [];
+    // A retry pace far longer than the test: only the nudge can make it ask again in time.
+    const probe = new ReadyProbe((key) => ready.push(key), { retryMs: 60_000 });
+    cleanups.push(() => probe.stop());
+    const [free] = (await freePorts(1)) as [number];
+    probe.probe('pod-c', { address: HOST, adminPort: () => free });
+    await new Promise((r) => setTimeout(r, 50)); // Refused by now: nothing listens on `free`.
+    const sidecar = await standInSidecar(free);
+    cleanups.push(sidecar.close);
+    sidecar.readiness.set(true);
+    probe.probe('pod-c', { address: HOST, adminPort: () => free }); // A watch event about the pod.
+    await expect.poll(() => ready, { timeout: 1000, interval: 5 }).toEqual(['pod-c']);
+  });
+
   it('ReadyProbe keeps asking until the sidecar answers, then reports the pod ready once', async () => {
     // First a port that accepts and hangs up (a sidecar not serving yet), then the sidecar on it.
     let attempts = 0;
