@@ -1,7 +1,8 @@
 // A small JSON client for the Kubernetes API: plain objects in and out, one connection pool, the
 // credentials (including rotating service-account tokens) of a KubeConfig.
 import { KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+import type { AgentOptions } from 'node:https';
+import { Agent, fetch, type Dispatcher } from 'undici';
 import { errors, LullError } from './errors.ts';
 
 export class KubeApiError extends LullError {
@@ -49,11 +50,27 @@ export function loadKubeConfig(file?: string, env: NodeJS.ProcessEnv = process.e
   return kc;
 }
 
-export function kubeClient(kc: KubeConfig): KubeClient {
+export interface KubeClientOptions {
+  /** How long an idle pooled connection is kept (undici's default: 4 s), so a rare call finds one open. */
+  keepAliveMs?: number;
+}
+
+/** The KubeConfig's own TLS settings in an agent that keeps idle connections `keepAliveMs`; undefined through a proxy or without TLS. */
+async function keptAliveAgent(kc: KubeConfig, keepAliveMs: number): Promise<Dispatcher | undefined> {
+  const https: AgentOptions = {};
+  await kc.applyToHTTPSOptions(https);
+  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = https;
+  const tls: AgentOptions = { ca, cert, key, pfx, passphrase, servername, ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}) };
+  const options = kc.createDispatcherOptions(kc.getCurrentCluster(), tls);
+  return options.type === 'agent' ? new Agent({ connect: options.connect, keepAliveTimeout: keepAliveMs, keepAliveMaxTimeout: keepAliveMs }) : undefined;
+}
+
+export function kubeClient(kc: KubeConfig, options: KubeClientOptions = {}): KubeClient {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig names no current cluster');
   // The KubeConfig builds a new agent per request; one shared pool keeps TLS connections alive.
   let dispatcher: Dispatcher | undefined;
+  const kept = options.keepAliveMs === undefined ? undefined : keptAliveAgent(kc, options.keepAliveMs);
   return {
     config: kc,
     async request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
@@ -61,7 +78,7 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
       const ctx = new RequestContext(url.toString(), method);
       await kc.applySecurityAuthentication(ctx);
-      dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
+      dispatcher ??= (await kept) ?? (ctx.getDispatcher() as Dispatcher | undefined);
       const headers: Record<string, string> = { ...ctx.getHeaders(), ...options.headers, accept: 'application/json' };
       if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
       const response = await fetch(url, {

@@ -23,6 +23,9 @@ export interface ClusterApi {
   record(event: CoreV1Event): Promise<void>;
 }
 
+/** Idle connections kept this long, and a call every half of it: under the usual 60 s+ idle timeouts of servers and load balancers. */
+const KEEP_ALIVE_MS = 60_000;
+
 /** The HTTP status of a failed call, when it has one. */
 export function statusOf(err: unknown): number | undefined {
   return err instanceof KubeApiError ? err.statusCode : undefined;
@@ -48,8 +51,10 @@ export function selectorString(selector: V1LabelSelector | undefined): string {
 
 /** `lullNamespace`: where the reconciler writes the route records (the interceptor's own namespace). */
 export function clusterApi(kc: KubeConfig, log: Logger, lullNamespace: string): ClusterApi {
-  // One pooled connection for calls: a wake should not wait on a TLS handshake.
-  const client = kubeClient(kc);
+  // Pooled connections for calls, kept open by a cheap call now and then: a first contact's GET and
+  // scale should not wait on a TLS handshake (tens of ms on a busy node).
+  const client = kubeClient(kc, { keepAliveMs: KEEP_ALIVE_MS });
+  setInterval(() => void client.request('GET', '/version').catch(() => undefined), KEEP_ALIVE_MS / 2).unref();
   const lister = <T extends KubernetesObject>(path: string, query: Record<string, string>) => () =>
     client.request<KubernetesListObject<T>>('GET', path, { query });
   const watch = <T extends KubernetesObject>(path: string, selectors: { labelSelector?: string; fieldSelector?: string }, onChange: () => void) =>
