@@ -101,8 +101,8 @@ export class App implements AppView {
     if (this.#stopped || this.#deploymentWatch.synced || object === undefined) return;
     this.#fetched = object;
     this.#log.debug({ ms: this.#sinceEpisode() }, 'Deployment fetched');
-    // The connection that made this App is held by now: wake from what the GET said.
-    if (this.hold.held > 0) this.wake();
+    // The connection that made this App is held by now: wake from what the GET said (an awake app waits for its endpoints).
+    if (this.hold.held > 0 && needsScale(object)) this.wake();
     this.#changed();
   }
 
