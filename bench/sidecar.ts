@@ -12,7 +12,7 @@
 //                         [--port-base 28400] [--queue-proxy path]
 //   node bench/sidecar.ts --mode idle [--idle 5000]   # memory per idle keep-alive connection
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,8 +40,15 @@ const { values: args } = parseArgs({
     idle: { type: 'string', default: '5000' },
     'port-base': { type: 'string', default: '28400' },
     'queue-proxy': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+// --help prints the usage kept in this file's opening comment.
+if (args.help) {
+  process.stdout.write(`${readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+  process.exit(0);
+}
 
 function bad(message: string): never {
   process.stderr.write(`bench/sidecar.ts: ${message}\n`);
