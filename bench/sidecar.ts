@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
 
 // --help prints the usage kept in this file's opening comment.
 if (args.help) {
-  process.stdout.write(`${readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+  process.stdout.write(`${readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
   process.exit(0);
 }
 
@@ -76,7 +76,7 @@ for (const p of ONLY) if (!PEERS.includes(p as Peer)) bad(`--only ${args.only}: 
 const wanted = (p: Peer) => ONLY.includes(p);
 if (args.pin !== 'on' && args.pin !== 'off') bad(`--pin ${args.pin}: "on" or "off" is allowed`);
 // On two or more cores the load generator gets core 0 and the app and proxy core 1, so wrk's own CPU
-// does not compete with the proxy it measures (decided by run-to-run variance: docs-snippets/bench-sidecar.md).
+// does not compete with the proxy it measures (decided by run-to-run variance: docs/bench-sidecar.md).
 const PIN = args.pin === 'on' && availableParallelism() >= 2;
 const SERVER_CPUS = PIN ? '1' : undefined;
 const LOAD_CPUS = PIN ? '0' : undefined;
