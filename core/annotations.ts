@@ -9,6 +9,10 @@ export const IDLE_AFTER = 'lull.dev/idle-after';
 export const WAKE_REPLICAS = 'lull.dev/wake-replicas';
 export const HOLD_TIMEOUT = 'lull.dev/hold-timeout';
 export const MAX_HELD = 'lull.dev/max-held';
+/** Awake-hours (core/schedule.ts), what a request does outside them, and whether to wake before they open (core/awake-hours.ts). */
+export const AWAKE_HOURS = 'lull.dev/awake-hours';
+export const OUTSIDE_HOURS = 'lull.dev/outside-hours';
+export const WAKE_AT_START = 'lull.dev/wake-at-start';
 
 /** Namespace label that opts every Deployment in. */
 export const INJECT_LABEL = 'lull.dev/inject';
@@ -68,6 +72,8 @@ export interface AnnotationProblem {
   key: string;
   value: string;
   allowed: string;
+  /** For values with a grammar (awake-hours): the token at fault and why. */
+  at?: { token: string; why: string };
 }
 
 interface Rule<T> {

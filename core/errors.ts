@@ -27,6 +27,7 @@ function define(code: string, message: string, status = 500): ErrorDef {
 
 export const errors = {
   invalidAnnotation: define('LULL_INVALID_ANNOTATION', 'annotation %s has value %j: %s', 422),
+  invalidSchedule: define('LULL_INVALID_SCHEDULE', 'annotation %s has value %j: at %j, %s; allowed: %s', 422),
   lullOwnedAnnotation: define('LULL_OWNED_ANNOTATION', 'annotation %s is written by Lull only; remove it from your change', 403),
   webhookInternal: define('LULL_WEBHOOK_INTERNAL', 'Lull could not check your change of %s (an internal error, logged by its webhook); try again, or leave these annotations as they are', 500),
   malformedAdmissionReview: define('LULL_MALFORMED_ADMISSION_REVIEW', 'not an admission.k8s.io/v1 AdmissionReview request: %s', 400),
@@ -62,6 +63,7 @@ export const errors = {
   interceptorFull: define('LULL_INTERCEPTOR_FULL', 'this interceptor already holds %d connections, its limit (--max-held-total)', 503),
   wakeFailed: define('LULL_WAKE_FAILED', '%s cannot come up: %s', 503),
   interceptorStopping: define('LULL_INTERCEPTOR_STOPPING', 'the interceptor is shutting down before %s became ready', 503),
+  outsideHours: define('LULL_OUTSIDE_HOURS', '%s is asleep outside its awake-hours (%s) and refuses requests until it opens at %s (lull.dev/outside-hours: refuse)', 503),
   // Settings that are admitted but cannot work: admission warnings, `lull status` reasons, the reconciler's sleep blockers.
   unknownAnnotation: define('LULL_UNKNOWN_ANNOTATION', '%s is not a Lull annotation and is ignored; %s', 422),
   noService: define('LULL_NO_SERVICE', 'no Service selects it, so no request could wake it', 409),

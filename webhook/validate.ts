@@ -15,7 +15,7 @@ export function validate(request: AdmissionRequest, context: Pick<AdmissionConte
   const { object, old } = objectOf<V1Deployment | V1Service>(request);
 
   const refusals = isDeployment(request)
-    ? annotationProblems(object.metadata?.annotations, old?.metadata?.annotations).map((p) => lullError(errors.invalidAnnotation, p.key, p.value, p.allowed))
+    ? annotationProblems(object.metadata?.annotations, old?.metadata?.annotations).map((p) => (p.at ? lullError(errors.invalidSchedule, p.key, p.value, p.at.token, p.at.why, p.allowed) : lullError(errors.invalidAnnotation, p.key, p.value, p.allowed)))
     : [];
   // What the mutating webhook writes is checked there; the validator sees it already written.
   if (!isLull(request.userInfo?.username, context.ownNamespace, context.trustedUsers)) {
