@@ -29,6 +29,8 @@ export interface EventInput {
   component: string;
   /** The pod or host that records it. */
   instance: string;
+  /** Why, as data a program can read (core/v1 Event `action`): a Slept Event's `idle` or `schedule`. */
+  action?: string;
   now?: Date;
 }
 
@@ -49,6 +51,7 @@ export function buildEvent(input: EventInput) {
       ...(target.resourceVersion ? { resourceVersion: target.resourceVersion } : {}),
     },
     reason: input.reason,
+    ...(input.action ? { action: input.action } : {}),
     // The apiserver refuses messages over 1 KiB.
     message: input.message.length > 1024 ? `${input.message.slice(0, 1021)}...` : input.message,
     type: input.type ?? 'Normal',

@@ -31,6 +31,8 @@ export interface ReconcilerConfig {
   queryTimeoutMs: number;
   workers: number;
   kubeconfig?: string;
+  /** How long before awake-hours open wake-at-start wakes an app. */
+  wakeLeadMs: number;
 }
 
 export const USAGE = `usage: lull reconciler [flags]
@@ -48,6 +50,7 @@ export const USAGE = `usage: lull reconciler [flags]
   --namespace-selector <labels>    manage only namespaces with these labels (all)
   --query-timeout <duration>       longest wait for a sidecar's /lull/activity (1s)
   --workers <n>                    apps reconciled at once (8)
+  --wake-lead <duration>           how long before awake-hours open lull.dev/wake-at-start wakes an app (3m)
   --kubeconfig <file>              kubeconfig to use ($KUBECONFIG, then in-cluster)
 `;
 
@@ -82,6 +85,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'namespace-selector': { type: 'string' },
       'query-timeout': { type: 'string', default: '1s' },
       workers: { type: 'string', default: '8' },
+      'wake-lead': { type: 'string', default: '3m' },
       kubeconfig: { type: 'string' },
     },
   });
@@ -108,6 +112,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     ...(namespaceSelector ? { namespaceSelector } : {}),
     queryTimeoutMs: duration('--query-timeout', values['query-timeout'], 10),
     workers: integer('--workers', values.workers, 1, 256),
+    wakeLeadMs: duration('--wake-lead', values['wake-lead'], 0),
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
   };
 }

@@ -27,6 +27,8 @@ export interface AppMemory {
   /** When the wake in progress was first seen, and whether its failure was reported. */
   wakeStartedAt?: number;
   wakeFailedReported?: boolean;
+  /** The wake in progress is wake-at-start's (reconciler/schedule.ts). */
+  wokeBySchedule?: boolean;
   /** Touch backoff per object ("deployment", "service/<name>"). */
   touches: Map<string, { attempts: number; nextAt: number }>;
 }
@@ -43,6 +45,8 @@ export interface Context {
   interceptors: () => InterceptorEndpoint[];
   memory: (key: string) => AppMemory;
   now: () => number;
+  /** How long before awake-hours open wake-at-start wakes an app (--wake-lead); core's default when absent. */
+  wakeLeadMs?: number;
 }
 
 export function newMemory(): AppMemory {

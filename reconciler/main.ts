@@ -75,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     metrics,
     logger,
     workers: config.workers,
+    wakeLeadMs: config.wakeLeadMs,
   });
   for (const i of Object.values(informers)) i.start();
 

@@ -5,6 +5,7 @@ import type { Context } from './context.ts';
 import { onboard } from './onboard.ts';
 import { forgetDeleted, optOut } from './opt-out.ts';
 import { removeRoute, ensureRoute } from './routes.ts';
+import { scheduleOf, wakeAtStart } from './schedule.ts';
 import { tend } from './sleep.ts';
 import { awaitScale, finishWake, keepAsleep, tidyAwake } from './wake.ts';
 import { splitKey } from './world.ts';
@@ -52,9 +53,11 @@ export async function reconcile(ctx: Context, key: string): Promise<Outcome> {
     if (!own.some((s) => s.metadata.name === service)) await removeRoute(ctx, namespace, service, ctx.world.informers.services.get(service, namespace));
   }
 
+  const hours = scheduleOf(ctx, app);
   switch (phaseOf(app.deployment)) {
     case 'asleep':
       await keepAsleep(ctx, app, own);
+      await wakeAtStart(ctx, app, hours);
       break;
     case 'wake-pending':
       await awaitScale(ctx, app);
@@ -66,7 +69,7 @@ export async function reconcile(ctx: Context, key: string): Promise<Outcome> {
       // Ports are allocated while awake, so the interceptor listens long before the first sleep.
       for (const service of own) await ensureRoute(ctx, name, service);
       await tidyAwake(ctx, app, own);
-      await tend(ctx, app, selecting);
+      await tend(ctx, app, selecting, hours);
       break;
   }
   return outcome();

@@ -14,6 +14,7 @@ import { decide, firstDeadline, type PodAnswer } from './idle.ts';
 import type { DeploymentObj, PodObj, ServiceObj } from './objects.ts';
 import { sidecarRouted, sidecarRoutingPending } from './onboard.ts';
 import { ensureRoute, syncSlice } from './routes.ts';
+import { OUTSIDE_RECHECK_MS, scheduleSleepMessage, type HoursNow } from './schedule.ts';
 import { sliceName } from './slices.ts';
 
 /** Pods that can still take traffic: the ones whose activity decides. */
@@ -38,8 +39,11 @@ export function sleepBlocker(services: readonly ServiceObj[], backendsOf: (s: Se
   return undefined;
 }
 
-/** Awake and scaled up: ask the pods when the deadline has passed, sleep when they are all idle. */
-export async function tend(ctx: Context, app: App, services: readonly ServiceObj[]): Promise<void> {
+/**
+ * Awake and scaled up: ask the pods when the deadline has passed, sleep when they are all idle. Outside
+ * awake-hours (`hours` closed) idle-after is zero: it sleeps as soon as nothing is in flight.
+ */
+export async function tend(ctx: Context, app: App, services: readonly ServiceObj[], hours?: HoursNow): Promise<void> {
   const d = app.deployment;
   const mem = app.memory;
   if (d.replicas === 0) return; // Scaled to zero by someone else: there is nothing to ask.
@@ -51,7 +55,8 @@ export async function tend(ctx: Context, app: App, services: readonly ServiceObj
   if (wasBlocked) mem.routedAt = ctx.now();
 
   const pods = livePods(ctx.world.pods(app.namespace, app.name));
-  const idleAfter = app.settings.idleAfterMs;
+  const outside = hours !== undefined && !hours.moment.open;
+  const idleAfter = outside ? 0 : app.settings.idleAfterMs;
   const due = mem.retryAt ?? firstDeadline(Math.max(mem.activeAt ?? -Infinity, mem.routedAt ?? -Infinity), pods.map((p) => p.startedAt), idleAfter);
   const now = ctx.now();
   if (now < due) {
@@ -67,22 +72,24 @@ export async function tend(ctx: Context, app: App, services: readonly ServiceObj
     ctx.metrics.idleQueries.inc({ outcome });
   }
   if (!verdict.idle) {
+    // Outside hours idle-after is zero, which is no interval to ask again at.
+    const recheckAt = outside ? Math.max(verdict.recheckAt, askedAt + OUTSIDE_RECHECK_MS) : verdict.recheckAt;
     const failed = answers.length === 0 || answers.some((a) => 'error' in a);
     mem.failures = failed ? mem.failures + 1 : 0;
-    mem.retryAt = failed ? verdict.recheckAt : undefined;
+    mem.retryAt = failed ? recheckAt : undefined;
     mem.activeAt = verdict.activeAt;
     // The first failure in a row is worth a line; the retries that follow are not.
-    if (failed) ctx.logger[mem.failures === 1 ? 'info' : 'debug']({ app: app.key, reason: verdict.reason, retryAt: new Date(verdict.recheckAt).toISOString() }, 'counted busy');
-    app.later(verdict.recheckAt);
+    if (failed) ctx.logger[mem.failures === 1 ? 'info' : 'debug']({ app: app.key, reason: verdict.reason, retryAt: new Date(recheckAt).toISOString() }, 'counted busy');
+    app.later(recheckAt);
     return;
   }
   mem.failures = 0;
   mem.retryAt = undefined;
-  await sleep(ctx, app, services, askedAt - verdict.activeAt);
+  await sleep(ctx, app, services, askedAt - verdict.activeAt, outside ? hours : undefined);
 }
 
-/** The sleep, in the order that loses nothing. */
-export async function sleep(ctx: Context, app: App, services: readonly ServiceObj[], idleForMs: number): Promise<void> {
+/** The sleep, in the order that loses nothing. `outsideHours`: it sleeps for its schedule, not for being idle. */
+export async function sleep(ctx: Context, app: App, services: readonly ServiceObj[], idleForMs: number, outsideHours?: HoursNow): Promise<void> {
   const { namespace, name } = app;
   const before = app.deployment.replicas;
   const sleptAt = new Date(ctx.now()).toISOString();
@@ -138,7 +145,11 @@ export async function sleep(ctx: Context, app: App, services: readonly ServiceOb
   ctx.record(
     { namespace, name, uid: app.deployment.metadata.uid },
     EVENT_REASONS.slept,
-    `No request for ${formatDuration(idleForMs)} (idle-after ${formatDuration(app.settings.idleAfterMs)}): scaled from ${before} to 0; requests now wake it through the interceptor`,
+    outsideHours
+      ? scheduleSleepMessage(outsideHours, before)
+      : `No request for ${formatDuration(idleForMs)} (idle-after ${formatDuration(app.settings.idleAfterMs)}): scaled from ${before} to 0; requests now wake it through the interceptor`,
+    'Normal',
+    outsideHours ? 'schedule' : 'idle',
   );
 }
 

@@ -79,7 +79,7 @@ export async function finishWake(ctx: Context, app: App, services: readonly Serv
     else app.later(deadline);
     return;
   }
-  const trigger = stateOf(d) === 'waking' ? 'interceptor' : 'scale';
+  const trigger = app.memory.wokeBySchedule ? 'schedule' : stateOf(d) === 'waking' ? 'interceptor' : 'scale';
   app.deployment = await ctx.api.annotateDeployment(app.namespace, app.name, { [STATE]: 'awake', [REPLICAS_BEFORE_SLEEP]: null, [SLEPT_AT]: null }, d.metadata.resourceVersion);
   const took = ctx.now() - startedAt;
   ctx.metrics.wakes.inc({ trigger });
@@ -88,7 +88,8 @@ export async function finishWake(ctx: Context, app: App, services: readonly Serv
   app.memory.activeAt = ctx.now();
   app.memory.wakeStartedAt = undefined;
   app.memory.wakeFailedReported = false;
-  const how = trigger === 'interceptor' ? 'woken by a request' : `scaled to ${d.replicas} by someone other than Lull`;
+  app.memory.wokeBySchedule = false;
+  const how = trigger === 'interceptor' ? 'woken by a request' : trigger === 'schedule' ? 'woken ahead of its awake-hours (wake-at-start)' : `scaled to ${d.replicas} by someone other than Lull`;
   ctx.record({ namespace: app.namespace, name: app.name, uid: d.metadata.uid }, EVENT_REASONS.woke, `Ready ${seconds(took)} after the wake began (${how}); requests go straight to the app again`);
 }
 

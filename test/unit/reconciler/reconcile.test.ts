@@ -421,3 +421,77 @@ describe('reconcile', () => {
     expect(moved.calls.slice(0, 1)).toEqual(['replace record 20003 shop/web:http -> web']);
   });
 });
+
+describe('reconcile with awake-hours (NOW is Wednesday 2024-05-01 12:00 UTC)', () => {
+  /** Events with their action (the data that says why). */
+  function withActions(ctx: Context) {
+    const recorded: string[] = [];
+    ctx.record = (_t, reason, message, _type, action) => recorded.push(`${reason} [${action ?? ''}]: ${message}`);
+    return recorded;
+  }
+  const asleep = (annotations: Record<string, string>) =>
+    deployment({ 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2', ...annotations }, { replicas: 0, readyReplicas: 0 });
+  const asleepSetup = (annotations: Record<string, string>) =>
+    setup({ deployments: [asleep(annotations)], services: [service(shown())], routes: [webRoute()], slices: [ownSlice(false), lullSlice()], pods: [] });
+
+  it('outside the window sleeps as soon as nothing is in flight, whatever idle-after says, and says why', async () => {
+    const { ctx, calls } = setup({ deployments: [deployment({ 'lull.dev/state': 'awake', 'lull.dev/idle-after': '1h', 'lull.dev/awake-hours': 'Mon-Fri 08:00-11:00 UTC' })], activity: { 'web-1': { lastActivityAt: NOW - 1000 } } });
+    const events = withActions(ctx);
+    const outcome = await reconcile(ctx, 'shop/web');
+    expect(calls.at(-1)).toBe('scale to 0 if 101');
+    expect(events).toEqual([
+      'Slept [schedule]: Outside awake-hours "Mon-Fri 08:00-11:00 UTC" and nothing in flight: scaled from 2 to 0; it opens Thu 2024-05-02 08:00 UTC (2024-05-02T08:00:00Z); requests now wake it through the interceptor',
+    ]);
+    // The next look is at the opening.
+    expect(outcome.nextAt).toBe(Date.parse('2024-05-02T08:00:00Z'));
+  });
+
+  it('outside the window asks again a second later while a request is in flight', async () => {
+    const { ctx, calls } = setup({
+      deployments: [deployment({ 'lull.dev/state': 'awake', 'lull.dev/awake-hours': 'Mon-Fri 08:00-11:00 UTC', 'lull.dev/outside-hours': 'refuse' })],
+      activity: { 'web-1': { lastActivityAt: NOW - 100, requestsInFlight: 1, inFlight: 1 } },
+    });
+    expect((await reconcile(ctx, 'shop/web')).nextAt).toBe(NOW + 1000);
+    expect(calls.some((c) => c.includes('sleeping'))).toBe(false);
+  });
+
+  it('inside the window keeps idle-after, says Slept [idle], and looks again at the close', async () => {
+    const open = setup({ deployments: [deployment({ 'lull.dev/state': 'awake', 'lull.dev/idle-after': '1h', 'lull.dev/awake-hours': 'Mon-Fri 08:00-12:30 UTC' })], activity: { 'web-1': { lastActivityAt: NOW - 1000 } } });
+    const outcome = await reconcile(open.ctx, 'shop/web');
+    expect(open.calls.some((c) => c.includes('sleeping'))).toBe(false);
+    expect(outcome.nextAt).toBe(Date.parse('2024-05-01T12:30:00Z'));
+
+    const idle = setup({ deployments: [deployment({ 'lull.dev/state': 'awake', 'lull.dev/awake-hours': 'Mon-Fri 08:00-19:00 UTC' })] });
+    const events = withActions(idle.ctx);
+    await reconcile(idle.ctx, 'shop/web');
+    expect(events).toEqual(['Slept [idle]: No request for 10s (idle-after 3s): scaled from 2 to 0; requests now wake it through the interceptor']);
+  });
+
+  it('wake-at-start scales a sleeping app up a lead before the window opens, and records why', async () => {
+    const { ctx, calls } = asleepSetup({ 'lull.dev/awake-hours': 'Wed 12:02-18:00 UTC', 'lull.dev/wake-at-start': 'true', 'lull.dev/slept-at': '2024-04-30T18:00:00.000Z' });
+    const events = withActions(ctx);
+    await reconcile(ctx, 'shop/web');
+    expect(calls).toContain('scale to 2 if 100');
+    expect(events).toEqual(['Waking [schedule]: Awake-hours "Wed 12:02-18:00 UTC" open Wed 2024-05-01 12:02 UTC (2024-05-01T12:02:00Z): scaled from 0 to 2 3m ahead (wake-at-start)']);
+    expect(ctx.memory('shop/web').wokeBySchedule).toBe(true);
+  });
+
+  it('wake-at-start waits for the lead, follows --wake-lead, and leaves asleep an app that slept idle inside the window', async () => {
+    const early = asleepSetup({ 'lull.dev/awake-hours': 'Wed 12:10-18:00 UTC', 'lull.dev/wake-at-start': 'true', 'lull.dev/slept-at': '2024-04-30T18:00:00.000Z' });
+    expect((await reconcile(early.ctx, 'shop/web')).nextAt).toBe(Date.parse('2024-05-01T12:07:00Z'));
+    expect(early.calls.some((c) => c.startsWith('scale'))).toBe(false);
+
+    const longLead = asleepSetup({ 'lull.dev/awake-hours': 'Wed 12:10-18:00 UTC', 'lull.dev/wake-at-start': 'true', 'lull.dev/slept-at': '2024-04-30T18:00:00.000Z' });
+    longLead.ctx.wakeLeadMs = 15 * 60_000;
+    await reconcile(longLead.ctx, 'shop/web');
+    expect(longLead.calls).toContain('scale to 2 if 100');
+
+    const sleptIdle = asleepSetup({ 'lull.dev/awake-hours': 'Wed 08:00-18:00 UTC', 'lull.dev/wake-at-start': 'true', 'lull.dev/slept-at': '2024-05-01T11:00:00.000Z' });
+    expect((await reconcile(sleptIdle.ctx, 'shop/web')).nextAt).toBe(Date.parse('2024-05-01T18:00:00Z'));
+    expect(sleptIdle.calls.some((c) => c.startsWith('scale'))).toBe(false);
+
+    const without = asleepSetup({ 'lull.dev/awake-hours': 'Wed 12:02-18:00 UTC', 'lull.dev/slept-at': '2024-04-30T18:00:00.000Z' });
+    await reconcile(without.ctx, 'shop/web');
+    expect(without.calls.some((c) => c.startsWith('scale'))).toBe(false);
+  });
+});
