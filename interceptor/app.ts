@@ -12,9 +12,11 @@ import { candidates, podOf, podsByName, type Candidate } from './endpoints.ts';
 import { wakeFailure } from './failure.ts';
 import type { Target } from './forward.ts';
 import { Hold, type AppView, type HoldContext } from './hold.ts';
+import { HoursGate } from './hours.ts';
 import { selectorString, statusOf, type ClusterApi } from './kube.ts';
 import type { HoldSettings } from './limits.ts';
 import { adminPortOf, ReadyProbe, type ReadyProbeOptions } from './readiness.ts';
+import type { Refusal } from './refuse.ts';
 import type { Route } from './routes.ts';
 import { needsScale, wakeReplicas } from './wake.ts';
 import type { Watched } from './watch.ts';
@@ -75,6 +77,7 @@ export class App implements AppView {
   #updateQueued = false;
   /** Pod incarnations seen in the slices at the last look (for debug logs). */
   #seen = new Set<string>();
+  readonly #hours = new HoursGate();
 
   constructor(namespace: string, deployment: string, ctx: AppContext) {
     this.namespace = namespace;
@@ -158,6 +161,12 @@ export class App implements AppView {
     this.#recompute();
     // Looked at again once the pause is over, in case nothing else changes meanwhile.
     setTimeout(() => this.#changed(), UNUSABLE_MS + 10).unref();
+  }
+
+  /** Asleep (at zero) outside awake-hours with outside-hours: refuse: the 503 to answer instead of a wake. */
+  closed(now = Date.now()): Refusal | undefined {
+    const deployment = this.#deploymentObject();
+    return deployment !== undefined && needsScale(deployment) ? this.#hours.refusal(this.name, deployment.metadata?.annotations, now) : undefined;
   }
 
   wake(): void {
@@ -276,7 +285,7 @@ export class App implements AppView {
   #evaluate(): void {
     if (this.#scaling || this.#stopped || this.hold.held === 0 || this.#anyReady()) return;
     const deployment = this.#deploymentObject();
-    if (deployment === undefined || !needsScale(deployment)) return;
+    if (deployment === undefined || !needsScale(deployment) || this.closed() !== undefined) return;
     const version = deployment.metadata?.resourceVersion;
     if (version !== undefined && version === this.#scaledOn) return;
     this.#scaledOn = version;

@@ -6,7 +6,7 @@ import { errors, lullError, type ErrorDef } from '../core/errors.ts';
 import { formatDuration } from '../core/duration.ts';
 import { forward, type Target } from './forward.ts';
 import { admit, holdDeadline, overCap, type HoldCaps, type HoldSettings } from './limits.ts';
-import { refusalOf, refuse } from './refuse.ts';
+import { refusalOf, refuse, type Refusal } from './refuse.ts';
 import type { Route } from './routes.ts';
 
 /** What holding needs to know of the app; the Kubernetes side (app.ts) or a test provides it. */
@@ -30,9 +30,11 @@ export interface AppView {
   wake(): void;
   /** Held connections reached the hold timeout. */
   timedOut(): void;
+  /** The answer while the app is asleep outside its awake-hours and refuses requests (interceptor/hours.ts). */
+  closed?(now: number): Refusal | undefined;
 }
 
-export type Outcome = 'forwarded' | 'held_forwarded' | 'refused_max_held' | 'refused_namespace_full' | 'refused_full' | 'refused_timeout' | 'refused_wake_failed' | 'refused_stopping' | 'retried';
+export type Outcome = 'forwarded' | 'held_forwarded' | 'refused_max_held' | 'refused_namespace_full' | 'refused_full' | 'refused_timeout' | 'refused_wake_failed' | 'refused_stopping' | 'refused_outside_hours' | 'retried';
 
 /** Connections held, and forwarded ones still open, over the whole interceptor: shared by every app's Hold. */
 export class Totals {
@@ -127,6 +129,11 @@ export class Hold {
       if (target !== undefined) return this.#forward({ socket, route, arrivedAt: now, seq: 0 }, target, false);
       if (view.failure !== undefined) return this.#refuse(socket, 'refused_wake_failed', errors.wakeFailed, view.name, view.failure);
     }
+    const closed = view.settingsKnown ? view.closed?.(now) : undefined;
+    if (closed !== undefined) {
+      this.#ctx.count('refused_outside_hours');
+      return void refuse(socket, closed);
+    }
     const total = this.#ctx.total;
     const admission = admit(this.#held, view.settings, total.heldIn(view.namespace), total.held, this.#ctx.caps);
     if (admission === 'app-full') return this.#refuse(socket, 'refused_max_held', errors.tooManyHeld, view.name, this.#held);
@@ -145,6 +152,8 @@ export class Hold {
     const view = this.#view;
     // The app's own max-held applies the moment its Deployment is seen, endpoints known or not.
     if (view.settingsKnown) this.#enforceCap();
+    const closed = view.settingsKnown ? view.closed?.(now) : undefined;
+    if (closed !== undefined) return this.#refuseAll('refused_outside_hours', closed);
     if (!view.synced) return;
     this.#dispatch();
     if (this.#held === 0) return;
@@ -291,6 +300,15 @@ export class Hold {
       void refuse(held.socket, refusal);
     }
     if (this.#held === 0) this.#arm(0);
+  }
+
+  #refuseAll(outcome: Outcome, refusal: Refusal): void {
+    for (const held of [...this.#all()]) {
+      this.#remove(held);
+      this.#ctx.count(outcome);
+      void refuse(held.socket, refusal);
+    }
+    this.#arm(0);
   }
 
   #refuse(socket: Socket, outcome: Outcome, def: ErrorDef, ...args: unknown[]): void {
