@@ -1,7 +1,7 @@
 // What `lull status` says about one Deployment, read from its annotations and status only (pure), with
 // the reconciler's own reading of the phase, so the CLI and the reconciler never disagree.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { IDLE_AFTER, INJECTED, parseAnnotations, SLEPT_AT, SYSTEM_NAMESPACE, type AppSettings } from '../core/annotations.ts';
+import { AWAKE_HOURS, IDLE_AFTER, INJECTED, parseAnnotations, SLEPT_AT, SYSTEM_NAMESPACE, type AppSettings } from '../core/annotations.ts';
 import { membership } from '../core/opt-in.ts';
 import { phaseOf, stateOf } from '../reconciler/app.ts';
 import { trimDeployment } from '../reconciler/objects.ts';
@@ -25,6 +25,8 @@ export interface AppView {
   sleptAt?: number;
   /** The sidecar version the webhook injected. */
   injected?: string;
+  /** Its lull.dev/ annotations, for the schedule (cli/schedule-line.ts). */
+  annotations?: Record<string, string>;
 }
 
 /** Pure: Lull manages it (the annotation, or its namespace's label). */
@@ -55,5 +57,6 @@ export function appView(deployment: V1Deployment, defaults: AppSettings): AppVie
   };
   if (Number.isFinite(sleptAt)) view.sleptAt = sleptAt;
   if (annotations[INJECTED]) view.injected = annotations[INJECTED];
+  if (annotations[AWAKE_HOURS]) view.annotations = annotations;
   return view;
 }

@@ -7,6 +7,7 @@ import type { AppView } from './app-view.ts';
 import { humanDuration, preciseDuration } from './human.ts';
 import { formatTable } from './table.ts';
 import type { LastWake } from './wakes.ts';
+import { scheduleLine, scheduleStatus, type ScheduleStatus } from './schedule-line.ts';
 
 export type Output = 'table' | 'wide' | 'json' | 'yaml';
 
@@ -30,6 +31,8 @@ export interface StatusItem {
   sidecar?: string;
   /** Why it will not sleep or wake as expected (core/app-problems.ts). */
   problems?: AppProblem[];
+  /** Its awake-hours, open or closed now, and the next transition. */
+  schedule?: ScheduleStatus;
 }
 
 export function statusItem(view: AppView, activity: Activity | undefined, wake: LastWake | undefined, now: number, problems: readonly AppProblem[] = []): StatusItem {
@@ -56,6 +59,8 @@ export function statusItem(view: AppView, activity: Activity | undefined, wake: 
   if (wake) item.lastWake = { at: new Date(wake.at).toISOString(), ...(wake.durationMs !== undefined ? { durationMs: wake.durationMs } : {}) };
   if (view.injected) item.sidecar = view.injected;
   if (problems.length > 0) item.problems = [...problems];
+  const schedule = scheduleStatus(view.annotations, now);
+  if (schedule) item.schedule = schedule;
   return item;
 }
 
@@ -104,5 +109,7 @@ export function formatStatus(items: readonly StatusItem[], output: Output, allNa
   ]);
   // One line per reason under the table, kubectl-describe style: the table stays one row per app.
   const reasons = items.flatMap((item) => (item.problems ?? []).map((p) => `${allNamespaces ? `${item.namespace}/` : ''}${item.name}: ${describeProblem(p)}\n`));
-  return formatTable(headers, rows) + (reasons.length > 0 ? `\n${reasons.join('')}` : '');
+  // The schedule and its next transition, one line per app that has one.
+  const schedules = items.flatMap((item) => (item.schedule ? [`${allNamespaces ? `${item.namespace}/` : ''}${item.name}: ${scheduleLine(item.schedule, now)}\n`] : []));
+  return formatTable(headers, rows) + (schedules.length > 0 ? `\n${schedules.join('')}` : '') + (reasons.length > 0 ? `\n${reasons.join('')}` : '');
 }
