@@ -29,3 +29,11 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--bogus'], {})).toThrow();
   });
 });
+
+describe('parseConfig: --wake-lead', () => {
+  it('defaults to 3m and takes a duration', () => {
+    expect(parseConfig([], {}).wakeLeadMs).toBe(180_000);
+    expect(parseConfig(['--wake-lead', '10m'], {}).wakeLeadMs).toBe(600_000);
+    expect(() => parseConfig(['--wake-lead', 'soon'], {})).toThrow('setting --wake-lead has value "soon"');
+  });
+});
