@@ -146,5 +146,8 @@ export function appProblems(app: AppFacts): AppProblem[] {
   if (app.services !== undefined && app.deployments !== undefined) out.push(...routingProblems(app.name, app.podLabels, app.services, app.deployments));
   const readiness = readinessProblem(app.idleAfterMs, app.podSpec);
   if (readiness) out.push(readiness);
+  if (app.annotations?.[AWAKE_HOURS] === undefined) {
+    for (const key of [OUTSIDE_HOURS, WAKE_AT_START]) if (app.annotations?.[key] !== undefined) out.push(problem(errors.scheduleWithoutHours, 'ignored', key));
+  }
   return out;
 }

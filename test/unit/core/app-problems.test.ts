@@ -81,3 +81,14 @@ describe('appProblems', () => {
     expect(appProblems({ name: 'web', annotations: {}, managed: true, idleAfterMs: 60_000, podLabels: web.podLabels, podSpec: undefined, services: undefined, deployments: undefined })).toEqual([]);
   });
 });
+
+describe('schedule settings without awake-hours', () => {
+  it('says outside-hours and wake-at-start do nothing alone', () => {
+    const facts = { name: 'web', managed: true, idleAfterMs: 900_000, podLabels: {}, podSpec: undefined, services: undefined, deployments: undefined };
+    expect(appProblems({ ...facts, annotations: { 'lull.dev/outside-hours': 'refuse', 'lull.dev/wake-at-start': 'true' } }).map((p) => `${p.code} ${describeProblem(p)}`)).toEqual([
+      'LULL_SCHEDULE_WITHOUT_HOURS lull.dev/outside-hours has no effect without lull.dev/awake-hours',
+      'LULL_SCHEDULE_WITHOUT_HOURS lull.dev/wake-at-start has no effect without lull.dev/awake-hours',
+    ]);
+    expect(appProblems({ ...facts, annotations: { 'lull.dev/awake-hours': 'Mon 08:00-09:00 UTC', 'lull.dev/wake-at-start': 'true' } })).toEqual([]);
+  });
+});
