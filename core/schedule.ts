@@ -140,6 +140,19 @@ export function wallTime(zone: string, t: number): number {
  * that happens twice, the moment the clock jumps past a time that never happens.
  */
 export function instantOf(zone: string, wall: number): number {
+  const key = `${zone} ${wall}`;
+  let t = resolved.get(key);
+  if (t === undefined) {
+    // Zone rules do not change while the process runs: a bounded memo spares Intl the same question per reconcile.
+    if (resolved.size >= 50_000) resolved.clear();
+    resolved.set(key, (t = resolveInstant(zone, wall)));
+  }
+  return t;
+}
+
+const resolved = new Map<string, number>();
+
+function resolveInstant(zone: string, wall: number): number {
   const offsetBefore = wallTime(zone, wall - DAY_MS) - (wall - DAY_MS);
   const offsetAfter = wallTime(zone, wall + DAY_MS) - (wall + DAY_MS);
   const a = wall - offsetBefore;
