@@ -124,7 +124,7 @@ describe.skipIf(skip !== null)('awake-hours on the local cluster', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toBe('hello from waker\n');
     // idle-after is 30m: only the schedule puts it back to sleep this soon.
-    await until('waker to be awake', async () => (await deployment('waker')).metadata.annotations?.['lull.dev/state'] === 'awake', 60_000, 200);
+    await until('a Woke Event', async () => (await events('waker', 'Woke')).length > 0, 60_000, 200);
     await asleep('waker', 60_000);
     expect((await events('waker', 'Slept')).every((e) => e.action === 'schedule')).toBe(true);
   }, 240_000);
