@@ -9,6 +9,8 @@ export const IDLE_AFTER = 'lull.dev/idle-after';
 export const WAKE_REPLICAS = 'lull.dev/wake-replicas';
 export const HOLD_TIMEOUT = 'lull.dev/hold-timeout';
 export const MAX_HELD = 'lull.dev/max-held';
+/** A page for browsers while the app wakes: "true", "false" or "configmap/NAME" (core/waiting-page.ts). */
+export const WAITING_PAGE = 'lull.dev/waiting-page';
 
 /** Namespace label that opts every Deployment in. */
 export const INJECT_LABEL = 'lull.dev/inject';

@@ -8,6 +8,8 @@ import { clusterSettings } from '../core/cluster-defaults.ts';
 import { formatDuration } from '../core/duration.ts';
 import { buildEvent, EVENT_REASONS, type EventReason } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
+import { waitingPageOf } from '../core/waiting-page.ts';
+import { AppPage } from './app-page.ts';
 import { candidates, podOf, podsByName, type Candidate } from './endpoints.ts';
 import { wakeFailure } from './failure.ts';
 import type { Target } from './forward.ts';
@@ -18,6 +20,7 @@ import { adminPortOf, ReadyProbe, type ReadyProbeOptions } from './readiness.ts'
 import type { Route } from './routes.ts';
 import { needsScale, wakeReplicas } from './wake.ts';
 import type { Watched } from './watch.ts';
+import type { PageSource } from './waiting-room.ts';
 
 export interface AppContext {
   cluster: ClusterApi;
@@ -75,6 +78,7 @@ export class App implements AppView {
   #updateQueued = false;
   /** Pod incarnations seen in the slices at the last look (for debug logs). */
   #seen = new Set<string>();
+  readonly #page: AppPage;
 
   constructor(namespace: string, deployment: string, ctx: AppContext) {
     this.namespace = namespace;
@@ -82,6 +86,14 @@ export class App implements AppView {
     this.name = `${namespace}/${deployment}`;
     this.#ctx = ctx;
     this.#log = ctx.log.child({ app: this.name });
+    this.#page = new AppPage(namespace, deployment, {
+      getConfigMap: (ns, name) => ctx.cluster.getConfigMap(ns, name),
+      elapsedMs: () => this.#sinceEpisode(),
+      problem: (message) => {
+        this.#log.warn({ problem: message }, 'the custom waiting page cannot be used');
+        this.#record(EVENT_REASONS.waitingPageUnavailable, message);
+      },
+    });
     this.hold = new Hold(this, ctx.hold);
     this.#probe = new ReadyProbe((key) => {
       this.#log.debug({ pod: key, ms: this.#sinceEpisode() }, 'sidecar says ready');
@@ -139,6 +151,10 @@ export class App implements AppView {
 
   get settings(): HoldSettings {
     return this.#settings;
+  }
+
+  get waitingPage(): PageSource | undefined {
+    return this.#page.enabled ? this.#page : undefined;
   }
 
   get failure(): string | undefined {
@@ -213,6 +229,7 @@ export class App implements AppView {
     const deployment = this.#deploymentObject();
     if (deployment !== undefined) {
       this.#settings = parseAnnotations(deployment.metadata?.annotations, clusterSettings()).settings;
+      this.#page.configure(waitingPageOf(deployment.metadata?.annotations));
       const selector = selectorString(deployment.spec?.selector);
       if (selector !== this.#podSelector) {
         this.#podWatch?.stop();
@@ -339,7 +356,7 @@ export class App implements AppView {
   #record(reason: EventReason, message: string, now = new Date()): void {
     const deployment = this.#deploymentObject();
     const uid = deployment?.metadata?.uid;
-    const built = buildEvent({ target: { namespace: this.namespace, name: this.deployment, ...(uid ? { uid } : {}) }, reason, message, ...this.#ctx.source, now, type: reason === EVENT_REASONS.wakeFailed ? 'Warning' : 'Normal' }) as unknown as CoreV1Event;
+    const built = buildEvent({ target: { namespace: this.namespace, name: this.deployment, ...(uid ? { uid } : {}) }, reason, message, ...this.#ctx.source, now, type: reason === EVENT_REASONS.wakeFailed || reason === EVENT_REASONS.waitingPageUnavailable ? 'Warning' : 'Normal' }) as unknown as CoreV1Event;
     const event: CoreV1Event = {
       ...built,
       // Microseconds, besides the legacy whole seconds: Lull's steps can be ordered and timed from Events.

@@ -8,6 +8,8 @@ import { forward, type Target } from './forward.ts';
 import { admit, holdDeadline, overCap, type HoldCaps, type HoldSettings } from './limits.ts';
 import { refusalOf, refuse } from './refuse.ts';
 import type { Route } from './routes.ts';
+import type { Peek } from './peek.ts';
+import { lookAt, type PageSource } from './waiting-room.ts';
 
 /** What holding needs to know of the app; the Kubernetes side (app.ts) or a test provides it. */
 export interface AppView {
@@ -30,9 +32,11 @@ export interface AppView {
   wake(): void;
   /** Held connections reached the hold timeout. */
   timedOut(): void;
+  /** Set when browsers get a waiting page (lull.dev/waiting-page): held requests' heads are then read to tell. */
+  readonly waitingPage?: PageSource | undefined;
 }
 
-export type Outcome = 'forwarded' | 'held_forwarded' | 'refused_max_held' | 'refused_namespace_full' | 'refused_full' | 'refused_timeout' | 'refused_wake_failed' | 'refused_stopping' | 'retried';
+export type Outcome = 'forwarded' | 'held_forwarded' | 'waiting_page' | 'wait_answered' | 'refused_max_held' | 'refused_namespace_full' | 'refused_full' | 'refused_timeout' | 'refused_wake_failed' | 'refused_stopping' | 'retried';
 
 /** Connections held, and forwarded ones still open, over the whole interceptor: shared by every app's Hold. */
 export class Totals {
@@ -86,6 +90,10 @@ interface Held {
   arrivedAt: number;
   /** Arrival order, for refusing the newest first. */
   seq: number;
+  /** Its head being read for the waiting page (once per connection). */
+  peek?: Peek;
+  /** The waiting page's long poll: answered, not forwarded, when the app is ready. */
+  answer?: () => void;
 }
 
 function noop(): void {}
@@ -103,6 +111,7 @@ export class Hold {
   #timerAt = 0;
   #armedTimeout = 0;
   #stopping = false;
+  #lookedAtAll = false;
 
   constructor(view: AppView, ctx: HoldContext) {
     this.#view = view;
@@ -145,6 +154,12 @@ export class Hold {
     const view = this.#view;
     // The app's own max-held applies the moment its Deployment is seen, endpoints known or not.
     if (view.settingsKnown) this.#enforceCap();
+    // The page was switched on (or its Deployment first seen) while connections waited: look at them now.
+    if (view.waitingPage === undefined) this.#lookedAtAll = false;
+    else if (!this.#lookedAtAll) {
+      this.#lookedAtAll = true;
+      for (const held of [...this.#all()]) this.#lookAt(held);
+    }
     if (!view.synced) return;
     this.#dispatch();
     if (this.#held === 0) return;
@@ -175,9 +190,24 @@ export class Hold {
     // A client reset while held, or a socket destroyed elsewhere: it no longer counts.
     held.socket.once('close', () => this.#remove(held));
     this.#arm(Date.now(), held.arrivedAt);
+    this.#lookAt(held);
+  }
+
+  #lookAt(held: Held): void {
+    const page = this.#view.waitingPage;
+    if (page === undefined || held.peek !== undefined) return;
+    held.peek = lookAt(held.socket, page, {
+      leave: () => {
+        if (!this.#remove(held)) return false;
+        this.#ctx.count('waiting_page');
+        return true;
+      },
+      poll: (answer) => (held.answer = answer),
+    });
   }
 
   #remove(held: Held): boolean {
+    held.peek?.release();
     if (!this.#queues.get(held.route.port)?.delete(held)) return false;
     this.#held--;
     this.#ctx.total.hold(this.#view.namespace, -1);
@@ -206,6 +236,11 @@ export class Hold {
         const target = this.#pick(held.route);
         if (target === undefined) break; // Same route for the whole queue: none ready.
         this.#remove(held);
+        if (held.answer !== undefined) {
+          held.answer();
+          this.#ctx.count('wait_answered');
+          continue;
+        }
         this.#forward(held, target, true);
       }
     }

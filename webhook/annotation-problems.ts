@@ -1,7 +1,8 @@
 // Validation of the user annotations a request sets or changes.
-import { ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
+import { ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, WAITING_PAGE, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
+import { waitingPageProblems } from '../core/waiting-page.ts';
 
-const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD];
+const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, WAITING_PAGE];
 
 /**
  * Pure. Only values that differ from the stored object are judged, so a value that predates the
@@ -13,5 +14,5 @@ export function annotationProblems(annotations: Record<string, string> | undefin
     const value = annotations?.[key];
     if (value !== undefined && value !== old?.[key]) changed[key] = value;
   }
-  return parseAnnotations(changed).problems;
+  return [...parseAnnotations(changed).problems, ...waitingPageProblems(changed)];
 }
