@@ -17,6 +17,8 @@ export interface AppPageContext {
   elapsedMs(): number | undefined;
   /** A custom page cannot be used: once per distinct problem. */
   problem(message: string): void;
+  /** When an app closed by its schedule opens again, for the page's "opens at" line; none when absent. */
+  opensAt?(): string;
 }
 
 /** Pure: the template a ConfigMap holds, or why it cannot be used. */
@@ -66,7 +68,7 @@ export class AppPage implements PageSource {
   }
 
   opensAt(): string {
-    return '';
+    return this.#ctx.opensAt?.() ?? '';
   }
 
   async #fetch(name: string): Promise<string> {
