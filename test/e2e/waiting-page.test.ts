@@ -91,7 +91,7 @@ const LOWEST_CONTRAST = `(() => {
   return lowest;
 })()`;
 
-describe.skipIf(skip !== null || !existsSync(CHROMIUM))('the waiting page on the local cluster, in Chromium', () => {
+describe.skipIf(skip !== null)('the waiting page on the local cluster, in Chromium', () => {
   let stack: Stack;
   let ns: string;
   let browser: Browser;
@@ -108,6 +108,7 @@ describe.skipIf(skip !== null || !existsSync(CHROMIUM))('the waiting page on the
     }, timeoutMs, 100);
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (scripts/install-deps.sh does), or set LULL_CHROMIUM`);
     stack = await startStack({ scope: 'waiting', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
     ns = await stack.namespace('lull-e2e-wait');
     await stack.apply({ ...CUSTOM_PAGE, metadata: { ...CUSTOM_PAGE.metadata, namespace: ns } });
