@@ -13,6 +13,8 @@ export const MAX_HELD = 'lull.dev/max-held';
 export const AWAKE_HOURS = 'lull.dev/awake-hours';
 export const OUTSIDE_HOURS = 'lull.dev/outside-hours';
 export const WAKE_AT_START = 'lull.dev/wake-at-start';
+/** A page for browsers while the app wakes: "true", "false" or "configmap/NAME" (core/waiting-page.ts). */
+export const WAITING_PAGE = 'lull.dev/waiting-page';
 
 /** Namespace label that opts every Deployment in. */
 export const INJECT_LABEL = 'lull.dev/inject';

@@ -1,6 +1,6 @@
 // The schedule annotations of a Deployment, read once for every part: awake-hours, outside-hours, wake-at-start.
 import { AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, type AnnotationProblem } from './annotations.ts';
-import { momentOf, parseSchedule, SCHEDULE_ALLOWED, type Schedule } from './schedule.ts';
+import { describeInstant, momentOf, parseSchedule, SCHEDULE_ALLOWED, type Schedule } from './schedule.ts';
 
 /** What a request does outside awake-hours: wake the app as at any time, or get a 503 until it opens. */
 export type OutsideHours = 'wake' | 'refuse';
@@ -47,4 +47,12 @@ export function opensAt(annotations: Record<string, string> | undefined, now: nu
   if (schedule === undefined) return undefined;
   const moment = momentOf(schedule, now);
   return moment.open ? undefined : moment.next?.at;
+}
+
+/** `opensAt` for people ('' when not closed): what the waiting page's "opens at" line shows. */
+export function opensAtText(annotations: Record<string, string> | undefined, now: number): string {
+  const { schedule } = awakeHoursOf(annotations);
+  if (schedule === undefined) return '';
+  const moment = momentOf(schedule, now);
+  return moment.open || moment.next === undefined ? '' : describeInstant(schedule.zone, moment.next.at);
 }

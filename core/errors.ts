@@ -64,6 +64,7 @@ export const errors = {
   wakeFailed: define('LULL_WAKE_FAILED', '%s cannot come up: %s', 503),
   interceptorStopping: define('LULL_INTERCEPTOR_STOPPING', 'the interceptor is shutting down before %s became ready', 503),
   outsideHours: define('LULL_OUTSIDE_HOURS', '%s is asleep outside its awake-hours (%s) and refuses requests until it opens at %s (lull.dev/outside-hours: refuse)', 503),
+  waitingPageUnavailable: define('LULL_WAITING_PAGE_UNAVAILABLE', 'the waiting page in ConfigMap %s cannot be used: %s; browsers get the built-in page', 424),
   // Settings that are admitted but cannot work: admission warnings, `lull status` reasons, the reconciler's sleep blockers.
   unknownAnnotation: define('LULL_UNKNOWN_ANNOTATION', '%s is not a Lull annotation and is ignored; %s', 422),
   noService: define('LULL_NO_SERVICE', 'no Service selects it, so no request could wake it', 409),

@@ -9,6 +9,7 @@ export const EVENT_REASONS = {
   woke: 'Woke',
   wakeFailed: 'WakeFailed',
   optedOut: 'OptedOut',
+  waitingPageUnavailable: 'WaitingPageUnavailable',
 } as const;
 
 export type EventReason = (typeof EVENT_REASONS)[keyof typeof EVENT_REASONS];

@@ -4,10 +4,13 @@
 import { createHash } from 'node:crypto';
 import { V1MicroTime, type CoreV1Event, type V1Deployment, type V1EndpointSlice, type V1Pod } from '@kubernetes/client-node';
 import { parseAnnotations, SLEPT_AT } from '../core/annotations.ts';
+import { opensAtText } from '../core/awake-hours.ts';
 import { clusterSettings } from '../core/cluster-defaults.ts';
 import { formatDuration } from '../core/duration.ts';
 import { buildEvent, EVENT_REASONS, type EventReason } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
+import { waitingPageOf } from '../core/waiting-page.ts';
+import { AppPage } from './app-page.ts';
 import { candidates, podOf, podsByName, type Candidate } from './endpoints.ts';
 import { wakeFailure } from './failure.ts';
 import type { Target } from './forward.ts';
@@ -20,6 +23,7 @@ import type { Refusal } from './refuse.ts';
 import type { Route } from './routes.ts';
 import { needsScale, wakeReplicas } from './wake.ts';
 import type { Watched } from './watch.ts';
+import type { PageSource } from './waiting-room.ts';
 
 export interface AppContext {
   cluster: ClusterApi;
@@ -78,6 +82,7 @@ export class App implements AppView {
   /** Pod incarnations seen in the slices at the last look (for debug logs). */
   #seen = new Set<string>();
   readonly #hours = new HoursGate();
+  readonly #page: AppPage;
 
   constructor(namespace: string, deployment: string, ctx: AppContext) {
     this.namespace = namespace;
@@ -85,6 +90,15 @@ export class App implements AppView {
     this.name = `${namespace}/${deployment}`;
     this.#ctx = ctx;
     this.#log = ctx.log.child({ app: this.name });
+    this.#page = new AppPage(namespace, deployment, {
+      getConfigMap: (ns, name) => ctx.cluster.getConfigMap(ns, name),
+      elapsedMs: () => this.#sinceEpisode(),
+      opensAt: () => opensAtText(this.#deploymentObject()?.metadata?.annotations, Date.now()),
+      problem: (message) => {
+        this.#log.warn({ problem: message }, 'the custom waiting page cannot be used');
+        this.#record(EVENT_REASONS.waitingPageUnavailable, message);
+      },
+    });
     this.hold = new Hold(this, ctx.hold);
     this.#probe = new ReadyProbe((key) => {
       this.#log.debug({ pod: key, ms: this.#sinceEpisode() }, 'sidecar says ready');
@@ -142,6 +156,10 @@ export class App implements AppView {
 
   get settings(): HoldSettings {
     return this.#settings;
+  }
+
+  get waitingPage(): PageSource | undefined {
+    return this.#page.enabled ? this.#page : undefined;
   }
 
   get failure(): string | undefined {
@@ -222,6 +240,7 @@ export class App implements AppView {
     const deployment = this.#deploymentObject();
     if (deployment !== undefined) {
       this.#settings = parseAnnotations(deployment.metadata?.annotations, clusterSettings()).settings;
+      this.#page.configure(waitingPageOf(deployment.metadata?.annotations));
       const selector = selectorString(deployment.spec?.selector);
       if (selector !== this.#podSelector) {
         this.#podWatch?.stop();
@@ -348,7 +367,7 @@ export class App implements AppView {
   #record(reason: EventReason, message: string, now = new Date()): void {
     const deployment = this.#deploymentObject();
     const uid = deployment?.metadata?.uid;
-    const built = buildEvent({ target: { namespace: this.namespace, name: this.deployment, ...(uid ? { uid } : {}) }, reason, message, ...this.#ctx.source, now, type: reason === EVENT_REASONS.wakeFailed ? 'Warning' : 'Normal' }) as unknown as CoreV1Event;
+    const built = buildEvent({ target: { namespace: this.namespace, name: this.deployment, ...(uid ? { uid } : {}) }, reason, message, ...this.#ctx.source, now, type: reason === EVENT_REASONS.wakeFailed || reason === EVENT_REASONS.waitingPageUnavailable ? 'Warning' : 'Normal' }) as unknown as CoreV1Event;
     const event: CoreV1Event = {
       ...built,
       // Microseconds, besides the legacy whole seconds: Lull's steps can be ordered and timed from Events.

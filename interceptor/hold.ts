@@ -8,6 +8,8 @@ import { forward, type Target } from './forward.ts';
 import { admit, holdDeadline, overCap, type HoldCaps, type HoldSettings } from './limits.ts';
 import { refusalOf, refuse, type Refusal } from './refuse.ts';
 import type { Route } from './routes.ts';
+import type { Peek } from './peek.ts';
+import { lookAt, pageOrRefuse, type PageSource } from './waiting-room.ts';
 
 /** What holding needs to know of the app; the Kubernetes side (app.ts) or a test provides it. */
 export interface AppView {
@@ -32,9 +34,11 @@ export interface AppView {
   timedOut(): void;
   /** The answer while the app is asleep outside its awake-hours and refuses requests (interceptor/hours.ts). */
   closed?(now: number): Refusal | undefined;
+  /** Set when browsers get a waiting page (lull.dev/waiting-page): held requests' heads are then read to tell. */
+  readonly waitingPage?: PageSource | undefined;
 }
 
-export type Outcome = 'forwarded' | 'held_forwarded' | 'refused_max_held' | 'refused_namespace_full' | 'refused_full' | 'refused_timeout' | 'refused_wake_failed' | 'refused_stopping' | 'refused_outside_hours' | 'retried';
+export type Outcome = 'forwarded' | 'held_forwarded' | 'refused_max_held' | 'refused_namespace_full' | 'refused_full' | 'refused_timeout' | 'refused_wake_failed' | 'refused_stopping' | 'refused_outside_hours' | 'waiting_page' | 'wait_answered' | 'retried';
 
 /** Connections held, and forwarded ones still open, over the whole interceptor: shared by every app's Hold. */
 export class Totals {
@@ -88,6 +92,10 @@ interface Held {
   arrivedAt: number;
   /** Arrival order, for refusing the newest first. */
   seq: number;
+  /** Its head being read for the waiting page (once per connection). */
+  peek?: Peek;
+  /** The waiting page's long poll: answered, not forwarded, when the app is ready. */
+  answer?: () => void;
 }
 
 function noop(): void {}
@@ -105,6 +113,7 @@ export class Hold {
   #timerAt = 0;
   #armedTimeout = 0;
   #stopping = false;
+  #lookedAtAll = false;
 
   constructor(view: AppView, ctx: HoldContext) {
     this.#view = view;
@@ -132,7 +141,8 @@ export class Hold {
     const closed = view.settingsKnown ? view.closed?.(now) : undefined;
     if (closed !== undefined) {
       this.#ctx.count('refused_outside_hours');
-      return void refuse(socket, closed);
+      if (view.waitingPage === undefined) return void refuse(socket, closed);
+      return void pageOrRefuse(socket, view.waitingPage, closed);
     }
     const total = this.#ctx.total;
     const admission = admit(this.#held, view.settings, total.heldIn(view.namespace), total.held, this.#ctx.caps);
@@ -154,6 +164,12 @@ export class Hold {
     if (view.settingsKnown) this.#enforceCap();
     const closed = view.settingsKnown ? view.closed?.(now) : undefined;
     if (closed !== undefined) return this.#refuseAll('refused_outside_hours', closed);
+    // The page was switched on (or its Deployment first seen) while connections waited: look at them now.
+    if (view.waitingPage === undefined) this.#lookedAtAll = false;
+    else if (!this.#lookedAtAll) {
+      this.#lookedAtAll = true;
+      for (const held of [...this.#all()]) this.#lookAt(held);
+    }
     if (!view.synced) return;
     this.#dispatch();
     if (this.#held === 0) return;
@@ -184,9 +200,24 @@ export class Hold {
     // A client reset while held, or a socket destroyed elsewhere: it no longer counts.
     held.socket.once('close', () => this.#remove(held));
     this.#arm(Date.now(), held.arrivedAt);
+    this.#lookAt(held);
+  }
+
+  #lookAt(held: Held): void {
+    const page = this.#view.waitingPage;
+    if (page === undefined || held.peek !== undefined) return;
+    held.peek = lookAt(held.socket, page, {
+      leave: () => {
+        if (!this.#remove(held)) return false;
+        this.#ctx.count('waiting_page');
+        return true;
+      },
+      poll: (answer) => (held.answer = answer),
+    });
   }
 
   #remove(held: Held): boolean {
+    held.peek?.release();
     if (!this.#queues.get(held.route.port)?.delete(held)) return false;
     this.#held--;
     this.#ctx.total.hold(this.#view.namespace, -1);
@@ -215,6 +246,11 @@ export class Hold {
         const target = this.#pick(held.route);
         if (target === undefined) break; // Same route for the whole queue: none ready.
         this.#remove(held);
+        if (held.answer !== undefined) {
+          held.answer();
+          this.#ctx.count('wait_answered');
+          continue;
+        }
         this.#forward(held, target, true);
       }
     }
@@ -306,7 +342,9 @@ export class Hold {
     for (const held of [...this.#all()]) {
       this.#remove(held);
       this.#ctx.count(outcome);
-      void refuse(held.socket, refusal);
+      const page = this.#view.waitingPage;
+      if (page === undefined) void refuse(held.socket, refusal);
+      else pageOrRefuse(held.socket, page, refusal);
     }
     this.#arm(0);
   }

@@ -21,6 +21,8 @@ export interface ClusterApi {
   /** state=waking over state=sleeping; false when the state was something else. */
   markWaking(namespace: string, name: string): Promise<boolean>;
   record(event: CoreV1Event): Promise<void>;
+  /** One GET of a ConfigMap the app names (its custom waiting page); undefined when it does not exist. */
+  getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined>;
 }
 
 /** Idle connections kept this long, and a call every half of it: under the usual 60 s+ idle timeouts of servers and load balancers. */
@@ -94,6 +96,14 @@ export function clusterApi(kc: KubeConfig, log: Logger, lullNamespace: string): 
     },
     async record(event) {
       await client.request('POST', `/api/v1/namespaces/${event.metadata?.namespace ?? 'default'}/events`, { body: event });
+    },
+    async getConfigMap(namespace, name) {
+      try {
+        return await client.request<V1ConfigMap>('GET', `/api/v1/namespaces/${namespace}/configmaps/${name}`);
+      } catch (err) {
+        if (isStatus(err, 404)) return undefined;
+        throw err;
+      }
     },
   };
 }

@@ -24,7 +24,7 @@ export function createMetrics(gauges: Gauges): InterceptorMetrics {
   collectDefaultMetrics({ register: registry });
   const connections = new Counter({
     name: 'lull_interceptor_connections_total',
-    help: 'Connections by outcome: forwarded at once, forwarded after being held, refused (and why), or retried after a pod refused',
+    help: 'Connections by outcome: forwarded at once, forwarded after being held, refused (and why), retried after a pod refused, given the waiting page, or a waiting page poll answered',
     labelNames: ['outcome'],
     registers: [registry],
   });

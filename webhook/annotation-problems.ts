@@ -1,8 +1,9 @@
 // Validation of the user annotations a request sets or changes.
-import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, OUTSIDE_HOURS, WAKE_AT_START, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
+import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, OUTSIDE_HOURS, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
 import { awakeHoursOf } from '../core/awake-hours.ts';
+import { waitingPageProblems } from '../core/waiting-page.ts';
 
-const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START];
+const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE];
 
 /**
  * Pure. Only values that differ from the stored object are judged, so a value that predates the
@@ -14,5 +15,5 @@ export function annotationProblems(annotations: Record<string, string> | undefin
     const value = annotations?.[key];
     if (value !== undefined && value !== old?.[key]) changed[key] = value;
   }
-  return [...parseAnnotations(changed).problems, ...awakeHoursOf(changed).problems];
+  return [...parseAnnotations(changed).problems, ...awakeHoursOf(changed).problems, ...waitingPageProblems(changed)];
 }

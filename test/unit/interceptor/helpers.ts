@@ -175,6 +175,15 @@ export class FakeCluster {
     return this.#watch<V1EndpointSlice>('slices', (s) => ns(s) === namespace && s.metadata?.labels?.['kubernetes.io/service-name'] === service, onChange);
   }
 
+  /** ConfigMaps apps may name (custom waiting pages), by namespace/name. */
+  readonly configMaps = new Map<string, V1ConfigMap>();
+
+  async getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const found = this.configMaps.get(`${namespace}/${name}`);
+    return found === undefined ? undefined : structuredClone(found);
+  }
+
   async getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
     await new Promise((resolve) => setImmediate(resolve));
     this.gets.push(`${namespace}/${name}`);
@@ -219,6 +228,7 @@ export class FakeCluster {
       scale: (n, name, replicas) => this.scale(n, name, replicas),
       markWaking: (n, name) => this.markWaking(n, name),
       record: (event) => this.record(event),
+      getConfigMap: (n, name) => this.getConfigMap(n, name),
     };
   }
 }

@@ -83,6 +83,18 @@ describe('outside awake-hours at the interceptor', () => {
     expect(cluster.scales).toEqual([]);
   });
 
+  it('with a waiting page, gives a browser the page saying when the app opens and an API client the 503; no wake', async () => {
+    const { hours, opensAt } = closedWindow();
+    const { port, cluster } = await sleepingApp({ 'lull.dev/awake-hours': hours, 'lull.dev/outside-hours': 'refuse', 'lull.dev/waiting-page': 'true' });
+    const page = (await get(port, '/', 'Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-Dest: document\r\n')).received;
+    expect(statusOf(page)).toBe(503);
+    expect(page.toString('latin1')).toMatch(/\r\nContent-Type: text\/html/i);
+    expect(bodyOf(page)).toContain(`It opens at ${['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][new Date(opensAt).getUTCDay()]} ${new Date(opensAt).toISOString().slice(0, 10)} ${hhmm(opensAt)} UTC`);
+    const api = (await get(port, '/', 'Accept: application/json\r\n')).received;
+    expect(bodyOf(api)).toMatch(/^LULL_OUTSIDE_HOURS: /);
+    expect(cluster.scales).toEqual([]);
+  });
+
   it('wakes by default (outside-hours: wake) as at any other time', async () => {
     const { hours } = closedWindow();
     // No pod comes up here: the hold timeout answers, so the connection ends.
