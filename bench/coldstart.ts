@@ -20,7 +20,11 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterFiles, clusterLayout } from '../test/cluster/layout.ts';
-import { httpGet, startStack, until, type Stack } from '../test/e2e/support/stack.ts';
+import { asleepBehindInterceptor } from '../test/e2e/support/asleep.ts';
+import { appService, fixtureApp } from '../test/e2e/support/fixture-apps.ts';
+import { get as httpGet } from '../test/e2e/support/http.ts';
+import { startStack, type Stack } from '../test/e2e/support/stack.ts';
+import { waitFor } from '../test/e2e/support/wait.ts';
 import { clusterOrExit } from './prerequisites.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -44,50 +48,15 @@ function percentile(values: number[], p: number): number {
 const median = (values: number[]) => percentile(values, 50);
 
 function deployment(ns: string, name: string, annotations: Record<string, string>, delayMs = 0) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1s', ...annotations } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: 'node:24',
-              command: ['node', resolve(REPO, 'bench/coldstart-app.ts'), '--port', '8080', '--delay', String(delayMs)],
-              ports: [{ name: 'http', containerPort: 8080 }],
-            },
-          ],
-        },
-      },
-    },
-  };
+  const command = ['node', resolve(REPO, 'bench/coldstart-app.ts'), '--port', '8080', '--delay', String(delayMs)];
+  return fixtureApp(name, { namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1s', ...annotations }, command });
 }
 
-function service(ns: string, name: string) {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } };
-}
-
-/** Asleep for real: at zero, the interceptor slice in place, and no pod left from before. */
-async function asleep(stack: Stack, ns: string, name: string, timeoutMs = 120_000): Promise<string> {
-  return until(`${ns}/${name} to sleep`, async () => {
-    const d = await stack.getJson(['get', 'deploy', name, '-n', ns]);
-    if (d.spec.replicas !== 0 || d.metadata.annotations?.['lull.dev/state'] !== 'sleeping') return false;
-    const pods = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items;
-    if (pods.length > 0) return false;
-    const slices = (await stack.getJson(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name}`])).items as any[];
-    const lull = slices.find((s) => s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === 'reconciler.lull.dev');
-    if (!lull?.endpoints?.some((e: any) => e.conditions?.ready !== false)) return false;
-    return (await stack.getJson(['get', 'svc', name, '-n', ns])).spec.clusterIP as string;
-  }, timeoutMs, 100);
-}
+const service = (ns: string, name: string) => appService(name, ns);
+const asleep = (stack: Stack, ns: string, name: string) => asleepBehindInterceptor(stack.kubectl, ns, name);
 
 async function wakingEventTimes(stack: Stack, ns: string, name: string): Promise<number[]> {
-  const events = (await stack.getJson(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=Waking`])).items as any[];
+  const events = (await stack.kubectl.json(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=Waking`])).items as any[];
   return events.map((e) => Date.parse(e.eventTime ?? e.firstTimestamp) + microsOf(e.eventTime)).sort((a, b) => a - b);
 }
 
@@ -201,21 +170,21 @@ function lullShare(w: Wake): number {
 async function oneWake(stack: Stack, ns: string, name: string): Promise<Wake> {
   const clusterIP = await asleep(stack, ns, name);
   const before = (await wakingEventTimes(stack, ns, name)).length;
-  const pods = await PodTimes.start(stack.kubeconfig, ns, `app=${name}`);
+  const pods = await PodTimes.start(stack.kubectl.kubeconfig, ns, `app=${name}`);
   try {
     const sent = Date.now();
     const reply = await httpGet(`http://${clusterIP}/`, 60_000);
     const answered = Date.now();
     if (reply.status !== 200) throw new Error(`the wake answered ${reply.status}: ${reply.body}`);
-    const scaleSent = (await until('the Waking Event', async () => {
+    const scaleSent = (await waitFor('the Waking Event', async () => {
       const times = await wakingEventTimes(stack, ns, name);
       return times.length > before ? times : false;
     }, 10_000)).at(-1)!;
-    const pod = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.find((p: any) => !p.metadata.deletionTimestamp);
+    const pod = (await stack.kubectl.json(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.find((p: any) => !p.metadata.deletionTimestamp);
     const info = JSON.parse((await httpGet(`http://${pod.status.podIP}:${INFO_PORT}/`)).body) as { timeOrigin: number; listeningAt: number; firstRequestAt: number };
     const activity = JSON.parse((await httpGet(`http://${pod.status.podIP}:${SIDECAR_ADMIN_PORT}/lull/activity`)).body) as { boot?: Boot; lastActivityAt: number };
     if (activity.boot === undefined) throw new Error('the sidecar has no boot timings in /lull/activity: is the pod running an older sidecar?');
-    const lines = await until('the interceptor log lines of this wake', async () => {
+    const lines = await waitFor('the interceptor log lines of this wake', async () => {
       const found = interceptorLines(`${ns}/${name}`, sent - 1);
       return found.some((l) => l.msg.startsWith('app ready')) ? found : false;
     }, 10_000, 100);
@@ -274,8 +243,8 @@ async function scaleTo(stack: Stack, ns: string, name: string, replicas: number)
 
 async function oneDirectWake(stack: Stack, ns: string, name: string): Promise<DirectWake> {
   await scaleTo(stack, ns, name, 0);
-  await until(`${ns}/${name} at zero`, async () => (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.length === 0, 120_000, 100);
-  const pods = await PodTimes.start(stack.kubeconfig, ns, `app=${name}`);
+  await waitFor(`${ns}/${name} at zero`, async () => (await stack.kubectl.json(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.length === 0, 120_000, 100);
+  const pods = await PodTimes.start(stack.kubectl.kubeconfig, ns, `app=${name}`);
   try {
     const scaleSent = Date.now();
     await scaleTo(stack, ns, name, 1);
@@ -283,7 +252,7 @@ async function oneDirectWake(stack: Stack, ns: string, name: string): Promise<Di
     let ip: string | undefined;
     while (ip === undefined) {
       if (pods.addressed > 0) {
-        ip = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.find((p: any) => !p.metadata.deletionTimestamp)?.status?.podIP;
+        ip = (await stack.kubectl.json(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.find((p: any) => !p.metadata.deletionTimestamp)?.status?.podIP;
       }
       if (ip === undefined) await new Promise((r) => setTimeout(r, BASELINE_POLL_MS));
     }
@@ -357,9 +326,9 @@ async function capacity(stack: Stack, ns: string, name: string, connections: num
   await stack.kubectl(['rollout', 'restart', 'deploy/lull-interceptor', '-n', 'lull-system']);
   await stack.kubectl(['rollout', 'status', 'deploy/lull-interceptor', '-n', 'lull-system', '--timeout=120s']);
   const clusterIP = await asleep(stack, ns, name);
-  await until('the interceptor slice to name the new replicas', async () => {
+  await waitFor('the interceptor slice to name the new replicas', async () => {
     const ips = new Set((await stack.interceptors()).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.status?.podIP));
-    const slices = (await stack.getJson(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name},endpointslice.kubernetes.io/managed-by=reconciler.lull.dev`])).items as any[];
+    const slices = (await stack.kubectl.json(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name},endpointslice.kubernetes.io/managed-by=reconciler.lull.dev`])).items as any[];
     const endpoints = slices.flatMap((s) => s.endpoints ?? []).map((e: any) => e.addresses[0]);
     return endpoints.length === ips.size && endpoints.every((ip: string) => ips.has(ip));
   }, 60_000, 100);
@@ -410,7 +379,7 @@ async function capacity(stack: Stack, ns: string, name: string, connections: num
   const connectedMs = Date.now() - started;
   log(`  ${connections} connections open after ${connectedMs} ms`);
   // While all are held (the app is still starting): what holding costs, apart from forwarding.
-  const held = await until('every connection to be held', async () => {
+  const held = await waitFor('every connection to be held', async () => {
     const counts = await Promise.all(memoryBefore.map(async (m) => Number(/lull_interceptor_held_connections (\d+)/.exec((await httpGet(`http://${m.ip}:9940/metrics`)).body)?.[1] ?? 0)));
     return counts.reduce((a, b) => a + b, 0) >= connections - failed ? counts : false;
   }, 30_000, 100);
@@ -430,9 +399,9 @@ async function bench(argv: string[]): Promise<void> {
   let ns: string | undefined;
   try {
     ns = await stack.namespace('lull-bench-coldstart');
-    await stack.apply(deployment(ns, 'cold', {}));
-    await stack.apply(service(ns, 'cold'));
-    await stack.apply(deployment(ns, 'direct', { 'lull.dev/enabled': 'false' }));
+    await stack.kubectl.apply(deployment(ns, 'cold', {}));
+    await stack.kubectl.apply(service(ns, 'cold'));
+    await stack.kubectl.apply(deployment(ns, 'direct', { 'lull.dev/enabled': 'false' }));
     const wakes: Wake[] = [];
     const direct: DirectWake[] = [];
     const count = Number(values.wakes);
@@ -456,8 +425,8 @@ async function bench(argv: string[]): Promise<void> {
     if (connections > 0) {
       log('');
       log(`capacity: ${connections} connections held during one wake (the app takes 10 s to listen)`);
-      await stack.apply(deployment(ns, 'many', { 'lull.dev/max-held': '100000', 'lull.dev/hold-timeout': '5m' }, 10_000));
-      await stack.apply(service(ns, 'many'));
+      await stack.kubectl.apply(deployment(ns, 'many', { 'lull.dev/max-held': '100000', 'lull.dev/hold-timeout': '5m' }, 10_000));
+      await stack.kubectl.apply(service(ns, 'many'));
       const result = await capacity(stack, ns, 'many', connections, log);
       log(`  answered ${result.answered}/${connections} (failed ${result.failed}${result.failed ? ` ${JSON.stringify(result.failures)}` : ''})`);
       log(`  drained in ${result.drainMs} ms (first to last answer); ${result.totalMs} ms from the first connection`);

@@ -34,14 +34,20 @@ function warnLoudly(problems: readonly Problem[]): void {
   process.stderr.write(`\n${lines.join('\n')}\n\n`);
 }
 
+/** Why e2e suites skip on this machine (said loudly), or null when nothing is missing; in CI a missing prerequisite is an error. */
+export function skipReason(problems: readonly Problem[], env: NodeJS.ProcessEnv = process.env, warn = warnLoudly): string | null {
+  if (problems.length === 0) return null;
+  if (isCI(env)) throw problemError(problems[0]!);
+  warn(problems);
+  return problems.map((p) => `needs ${p.what}`).join('; ');
+}
+
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  const problems = await prerequisiteProblems();
-  if (problems.length > 0) {
-    if (isCI()) throw problemError(problems[0]!);
-    warnLoudly(problems);
+  const reason = skipReason(await prerequisiteProblems());
+  if (reason !== null) {
     project.provide('kubeconfig', '');
     project.provide('kubectl', '');
-    project.provide('clusterSkipReason', problems.map((p) => `needs ${p.what}`).join('; '));
+    project.provide('clusterSkipReason', reason);
     return undefined;
   }
 

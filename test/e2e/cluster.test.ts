@@ -6,7 +6,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import { clusterFiles, clusterLayout } from '../cluster/layout.ts';
 import { get } from './support/http.ts';
-import { createNamespace, isNotFound, kube, onCluster, waitFor } from './support/kube.ts';
+import { clusterKubectl, isNotFound, kube, onCluster } from './support/kube.ts';
+import { createNamespace, uniqueName } from './support/namespaces.ts';
+import { waitFor } from './support/wait.ts';
 
 // A tiny app: answers its pod name; /ready follows a switch that /toggle flips (for the readiness test).
 const SERVER = `
@@ -61,7 +63,7 @@ onCluster('the local cluster', () => {
   beforeAll(async () => {
     clients = kube();
     ({ core, apps } = clients);
-    ns = await createNamespace(core, 'cluster-e2e');
+    ns = await createNamespace(clusterKubectl(), uniqueName('cluster-e2e'));
   });
 
   afterAll(async () => {
@@ -175,7 +177,7 @@ onCluster('the local cluster', () => {
   });
 
   it('finishes deleting a namespace', async () => {
-    const doomed = await createNamespace(core, 'doomed');
+    const doomed = await createNamespace(clusterKubectl(), uniqueName('doomed'));
     await apps.createNamespacedDeployment({ namespace: doomed, body: deployment('web', 1, [serverContainer]) });
     await waitFor('the pod to run', async () => (await core.listNamespacedPod({ namespace: doomed })).items.some((p) => p.status?.phase === 'Running'));
     await core.deleteNamespace({ name: doomed });

@@ -1,13 +1,12 @@
 // `npm run demo` runs to completion: the demo itself, with a short idle time, against Lull installed
-// from deploy/ (isolated, see support/isolated-lull.ts, so it shares the cluster with other runs).
+// from deploy/ (isolated, see support/lull-from-deploy.ts, so it shares the cluster with other runs).
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { installIsolated, REPO, run, type Installed } from './support/isolated-lull.ts';
-import { onCluster } from './support/kube.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { REPO, run } from './support/kubectl.ts';
+import { installIsolated, type Installed } from './support/lull-from-deploy.ts';
 
-const KUBECONFIG = inject('kubeconfig');
-const KUBECTL = inject('kubectl');
 const ID = randomBytes(3).toString('hex');
 const DEMO_NS = `lull-e2e-demo-${ID}`;
 
@@ -16,15 +15,14 @@ onCluster('npm run demo', () => {
 
   beforeAll(async () => {
     installed = await installIsolated(
-      KUBECTL,
-      KUBECONFIG,
+      clusterKubectl(),
       { namespace: `lull-e2e-demo-lull-${ID}`, suffix: `-e2e-demo-${ID}`, selector: { key: 'kubernetes.io/metadata.name', value: DEMO_NS } },
       resolve(REPO, '.lull', 'e2e-demo', `lull-${ID}.yaml`),
     );
   });
 
   afterAll(async () => {
-    await run(KUBECTL, ['delete', 'namespace', DEMO_NS, '--wait=false', '--ignore-not-found'], { env: { ...process.env, KUBECONFIG } });
+    await clusterKubectl().run(['delete', 'namespace', DEMO_NS, '--wait=false', '--ignore-not-found']);
     await installed?.uninstall();
   });
 

@@ -6,28 +6,24 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ROUTE_SELECTOR } from '../../core/interceptor-contract.ts';
 import { ensureHelm } from '../cluster/helm.ts';
-import { REPO, run } from './support/isolated-lull.ts';
+import { appService, fixtureApp } from './support/fixture-apps.ts';
 import { get } from './support/http.ts';
-import { onCluster, waitFor } from './support/kube.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { REPO, run } from './support/kubectl.ts';
+import { createNamespace } from './support/namespaces.ts';
+import { waitFor } from './support/wait.ts';
 
-const KUBECONFIG = inject('kubeconfig');
-const KUBECTL = inject('kubectl');
 const ID = randomBytes(3).toString('hex');
 const LULL_NS = 'lull-system';
 const APPS_NS = `lull-e2e-helm-apps-${ID}`;
 const CHART = resolve(REPO, 'deploy/helm/lull');
 const scratch = mkdtempSync(join(tmpdir(), 'lull-helm-e2e-'));
 
-const env = () => ({ ...process.env, KUBECONFIG });
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await run(KUBECTL, args, { env: env(), ...(input !== undefined ? { input } : {}) });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-const json = async (...args: string[]) => JSON.parse(await kubectl([...args, '-o', 'json']));
+const kubectl = clusterKubectl();
+const json = (...args: string[]) => kubectl.json(args);
 
 let helmPath = '';
 async function helm(args: string[], values?: Record<string, unknown>): Promise<string> {
@@ -38,40 +34,13 @@ async function helm(args: string[], values?: Record<string, unknown>): Promise<s
     writeFileSync(file, JSON.stringify(values));
     extra.push('-f', file);
   }
-  const r = await run(helmPath, [...args, ...extra, '--kubeconfig', KUBECONFIG], { env: env() });
+  const r = await run(helmPath, [...args, ...extra, '--kubeconfig', kubectl.kubeconfig]);
   if (r.code !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 
-const app = (name: string) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace: APPS_NS, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s' } },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        containers: [
-          {
-            name: 'app',
-            image: 'node:24',
-            command: ['node', resolve(REPO, 'test/fixtures/http-app.ts'), '--port', '8080', '--name', name],
-            ports: [{ name: 'http', containerPort: 8080 }],
-            readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
-          },
-        ],
-      },
-    },
-  },
-});
-const service = (name: string) => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace: APPS_NS },
-  spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-});
+const app = (name: string) => fixtureApp(name, { namespace: APPS_NS, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s' }, probed: true });
+const service = (name: string) => appService(name, APPS_NS);
 
 const state = async (name: string) => (await json('get', 'deployment', name, '-n', APPS_NS)).metadata.annotations?.['lull.dev/state'];
 const interceptorSlices = async (namespace = APPS_NS) => (await json('get', 'endpointslices', '-n', namespace, '-l', 'endpointslice.kubernetes.io/managed-by=reconciler.lull.dev')).items as any[];
@@ -96,13 +65,12 @@ onCluster('Lull through the real helm', () => {
     // cannot adopt those objects, so what they left goes first, the cluster-wide webhooks included.
     await kubectl(['delete', '-k', resolve(REPO, 'deploy'), '--ignore-not-found', '--wait=true', '--timeout=180s']);
     await kubectl(['delete', 'namespace', LULL_NS, '--ignore-not-found', '--timeout=180s']);
-    await kubectl(['create', 'namespace', APPS_NS]);
-    await waitFor(`the default ServiceAccount in ${APPS_NS}`, () => kubectl(['get', 'serviceaccount', 'default', '-n', APPS_NS]).then(() => true));
+    await createNamespace(kubectl, APPS_NS);
   }, 1_200_000);
 
   afterAll(async () => {
     await kubectl(['delete', 'namespace', APPS_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
-    if (helmPath) await run(helmPath, ['uninstall', 'lull', '-n', LULL_NS, '--no-hooks', '--ignore-not-found', '--kubeconfig', KUBECONFIG], { env: env() });
+    if (helmPath) await run(helmPath, ['uninstall', 'lull', '-n', LULL_NS, '--no-hooks', '--ignore-not-found', '--kubeconfig', kubectl.kubeconfig]);
     // Gone before the next file runs: other e2e files put parts of their own in lull-system.
     await kubectl(['delete', 'namespace', LULL_NS, '--ignore-not-found', '--timeout=180s']).catch(() => undefined);
   }, 300_000);
@@ -119,7 +87,7 @@ onCluster('Lull through the real helm', () => {
   }, 420_000);
 
   it('puts an opted-in app to sleep and wakes it on a request', async () => {
-    await kubectl(['apply', '-f', '-'], [app('web'), service('web')].map((o) => JSON.stringify(o)).join('\n'));
+    await kubectl.apply(app('web'), service('web'));
     await waitFor('the Service routed through the sidecar', async () => (await json('get', 'service', 'web', '-n', APPS_NS)).spec.ports[0].targetPort === 'lull-8080', 120_000, 250);
     url = `http://${(await json('get', 'service', 'web', '-n', APPS_NS)).spec.clusterIP}/`;
     await waitFor('web to answer', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 60_000, 200);
@@ -168,6 +136,6 @@ onCluster('Lull through the real helm', () => {
     // What the parts made at run time goes too: the webhook's Secrets, the reconciler's Lease.
     expect(await kubectl(['get', 'secrets,leases', '-n', LULL_NS, '-o', 'name'])).not.toMatch(/lull-/);
     expect(await kubectl(['get', 'mutatingwebhookconfigurations,validatingwebhookconfigurations', '-o', 'name'])).not.toContain('lull-webhook');
-    expect((await run(helmPath, ['status', 'lull', '-n', LULL_NS, '--kubeconfig', KUBECONFIG], { env: env() })).code).not.toBe(0);
+    expect((await run(helmPath, ['status', 'lull', '-n', LULL_NS, '--kubeconfig', kubectl.kubeconfig])).code).not.toBe(0);
   }, 420_000);
 });

@@ -2,71 +2,22 @@
 // webhook, the sidecars and the reconciler. Apps sleep after 1s; requests to their ClusterIPs wake them.
 import { once } from 'node:events';
 import { connect as http2Connect } from 'node:http2';
-import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { resolve } from 'node:path';
 import { WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startStack, until, type Stack } from './support/stack.ts';
-import { REPO_ROOT } from '../cluster/layout.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { asleepBehindInterceptor } from './support/asleep.ts';
+import { fixtureApp as deployment, appService, scriptApp as scriptDeployment } from './support/fixture-apps.ts';
+import { request, type RequestOptions } from './support/http.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { startStack, type Stack } from './support/stack.ts';
+import { waitFor } from './support/wait.ts';
 
-const skip = inject('clusterSkipReason');
-const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
+/** Every request may wait for a wake. */
+const call = (url: string, options: RequestOptions = {}) => request(url, { timeoutMs: 120_000, ...options });
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-  ms: number;
-}
-
-/** One request on a fresh connection (so kube-proxy balances each anew); rejects on a connection error. */
-function call(url: string, options: { method?: string; timeoutMs?: number; body?: AsyncIterable<Buffer> } = {}): Promise<Reply> {
-  const started = Date.now();
-  return new Promise((done, fail) => {
-    const req = request(url, { method: options.method ?? 'GET', agent: false, timeout: options.timeoutMs ?? 120_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: Date.now() - started }));
-      res.on('error', fail);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${url} timed out`)));
-    req.on('error', fail);
-    if (options.body) {
-      void (async () => {
-        for await (const chunk of options.body!) req.write(chunk);
-        req.end();
-      })();
-    } else req.end();
-  });
-}
-
-function fixtureApp(name: string, annotations: Record<string, string> = {}, args: string[] = []) {
-  return app(name, annotations, ['node', FIXTURE, '--port', '8080', '--name', name, ...args]);
-}
-
-function scriptApp(name: string, script: string, annotations: Record<string, string> = {}) {
-  return app(name, annotations, ['node', '-e', script]);
-}
-
-function app(name: string, annotations: Record<string, string>, command: string[]) {
-  return {
-    deployment: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1s', ...annotations } },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'app', image: 'node:24', command, ports: [{ name: 'http', containerPort: 8080 }] }] },
-        },
-      },
-    },
-    service: { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
-  };
-}
+const optedIn = (annotations: Record<string, string>) => ({ annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1s', ...annotations } });
+const fixtureApp = (name: string, annotations: Record<string, string> = {}, args: string[] = []) => ({ deployment: deployment(name, { ...optedIn(annotations), args }), service: appService(name) });
+const scriptApp = (name: string, script: string, annotations: Record<string, string> = {}) => ({ deployment: scriptDeployment(name, script, optedIn(annotations)), service: appService(name) });
 
 const APPS = {
   web: fixtureApp('web'),
@@ -81,32 +32,22 @@ const APPS = {
   survivor: fixtureApp('survivor', { 'lull.dev/hold-timeout': '1m' }, ['--delay', '3000']),
 };
 
-describe.skipIf(skip !== null)('the interceptor on the local cluster', () => {
+onCluster('the interceptor on the local cluster', () => {
   let stack: Stack;
   let ns: string;
 
-  /** Asleep for real: at zero, routed to the interceptors, no pod left over. Resolves the ClusterIP. */
-  const asleep = (name: string, timeoutMs = 120_000) =>
-    until(`${name} to sleep`, async () => {
-      const d = await stack.getJson(['get', 'deploy', name, '-n', ns]);
-      if (d.spec.replicas !== 0 || d.metadata.annotations?.['lull.dev/state'] !== 'sleeping') return false;
-      if ((await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.length > 0) return false;
-      const slices = (await stack.getJson(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name}`])).items as any[];
-      const lull = slices.find((s) => s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === 'reconciler.lull.dev');
-      if (!lull?.endpoints?.some((e: any) => e.conditions?.ready !== false)) return false;
-      return (await stack.getJson(['get', 'svc', name, '-n', ns])).spec.clusterIP as string;
-    }, timeoutMs, 100);
+  const asleep = (name: string) => asleepBehindInterceptor(stack.kubectl, ns, name);
 
   const events = async (name: string, reason: string) =>
-    ((await stack.getJson(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`])).items as any[]);
+    ((await stack.kubectl.json(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`])).items as any[]);
 
   beforeAll(async () => {
-    stack = await startStack({ scope: 'interceptor', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
+    stack = await startStack({ scope: 'interceptor', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-icpt');
     // All at once: they onboard and fall asleep side by side.
     for (const { deployment, service } of Object.values(APPS)) {
-      await stack.apply({ ...deployment, metadata: { ...deployment.metadata, namespace: ns } });
-      await stack.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
+      await stack.kubectl.apply({ ...deployment, metadata: { ...deployment.metadata, namespace: ns } });
+      await stack.kubectl.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
     }
   }, 300_000);
 
@@ -239,7 +180,7 @@ describe.skipIf(skip !== null)('the interceptor on the local cluster', () => {
     expect(broken.status).toBe(503);
     expect(broken.body).toMatch(/^LULL_WAKE_FAILED: lull-e2e-icpt-\w+\/broken cannot come up: pod broken-[\w-]+, container app: CrashLoopBackOff/);
     expect(broken.ms).toBeLessThan(30_000);
-    const failed = await until('a WakeFailed Event', async () => (await events('broken', 'WakeFailed')).find((e) => e.reportingComponent === 'lull.dev/interceptor'), 10_000);
+    const failed = await waitFor('a WakeFailed Event', async () => (await events('broken', 'WakeFailed')).find((e) => e.reportingComponent === 'lull.dev/interceptor'), 10_000);
     expect(failed.type).toBe('Warning');
     expect(failed.message).toMatch(/CrashLoopBackOff.*exit code 1/);
   });
@@ -257,7 +198,7 @@ describe.skipIf(skip !== null)('the interceptor on the local cluster', () => {
     // A killed pod's connections may just go silent (its network is torn down): bounded by a client timeout.
     const replies = Array.from({ length: 20 }, () => call(`http://${ip}/`, { timeoutMs: 20_000 }).catch((err: Error) => ({ status: 0, body: err.message, ms: 0 })));
     // Both replicas hold now (the app takes 3s to listen): kill one outright.
-    await until('connections held on both replicas', async () => {
+    await waitFor('connections held on both replicas', async () => {
       const held = await Promise.all([victim, survivor].map(async (p) => Number(/lull_interceptor_held_connections (\d+)/.exec((await call(`http://${p.status.podIP}:9940/metrics`)).body)?.[1] ?? 0)));
       return held.every((n) => n > 0);
     }, 10_000, 20);

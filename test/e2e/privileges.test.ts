@@ -2,17 +2,20 @@
 // with the admin kubeconfig) tries the writes its RBAC allows but its ValidatingAdmissionPolicy
 // (deploy/base/policy) forbids, and sees each refused with the policy's message; the writes Lull
 // makes succeed. Also: no label lets an object skip the webhooks. Lull is installed isolated
-// (support/isolated-lull.ts). The apps namespace is outside its scope, so nothing but the policies
+// (support/lull-from-deploy.ts). The apps namespace is outside its scope, so nothing but the policies
 // acts on those objects; in the scoped namespace the webhook and reconciler act for real.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeClient, loadKubeConfig, PATCH } from '../../core/kube-client.ts';
-import { installIsolated, REPO, run, type Installed, type Run } from './support/isolated-lull.ts';
-import { onCluster, waitFor } from './support/kube.ts';
+import { fixtureApp } from './support/fixture-apps.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { REPO, type Run } from './support/kubectl.ts';
+import { installIsolated, type Installed } from './support/lull-from-deploy.ts';
+import { createNamespace } from './support/namespaces.ts';
+import { waitFor } from './support/wait.ts';
 
-const KUBECONFIG = inject('kubeconfig');
-const KUBECTL = inject('kubectl');
+const kubectl = clusterKubectl();
 const ID = randomBytes(3).toString('hex');
 const LULL_NS = `lull-e2e-priv-${ID}`;
 const APPS_NS = `lull-e2e-priv-apps-${ID}`;
@@ -20,14 +23,7 @@ const SCOPED_NS = `lull-e2e-priv-scoped-${ID}`;
 const SYSTEM_APP = `lull-e2e-priv-${ID}`;
 const SCOPE = { key: `e2e.lull.dev/priv-${ID}`, value: 'true' };
 
-const env = () => ({ ...process.env, KUBECONFIG });
-const kubectlAs = (user: string | undefined, args: string[], input?: string): Promise<Run> =>
-  run(KUBECTL, [...args, ...(user ? [`--as=${user}`] : [])], { env: env(), ...(input !== undefined ? { input } : {}) });
-async function admin(args: string[], input?: string): Promise<string> {
-  const r = await kubectlAs(undefined, args, input);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const kubectlAs = (user: string, args: string[], input?: string): Promise<Run> => kubectl.run([...args, `--as=${user}`], input);
 const sa = (name: string) => `system:serviceaccount:${LULL_NS}:${name}`;
 const INTERCEPTOR = sa('lull-interceptor');
 const RECONCILER = sa('lull-reconciler');
@@ -49,7 +45,7 @@ async function refused(user: string, args: string[], message: string, input?: st
 }
 
 // `kubectl patch` reads the object first, which the parts' RBAC does not allow: patches go to the API as the parts send them.
-const api = () => kubeClient(loadKubeConfig(KUBECONFIG));
+const api = () => kubeClient(loadKubeConfig(kubectl.kubeconfig));
 type Patch = { json: unknown[] } | { merge: unknown };
 const jsonPatch = (ops: unknown[]): Patch => ({ json: ops });
 const mergePatch = (patch: unknown): Patch => ({ merge: patch });
@@ -83,21 +79,8 @@ const scaleFromZero = jsonPatch([
   { op: 'add', path: '/spec/replicas', value: 1 },
 ]);
 
-function deployment(name: string, namespace: string, replicas: number, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace, ...extra },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', '-e', 'setInterval(() => {}, 1000)'], ports: [{ name: 'http', containerPort: 8080 }] }] },
-      },
-    },
-  };
-}
+const deployment = (name: string, namespace: string, replicas: number, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}) =>
+  fixtureApp(name, { namespace, replicas, ...extra, command: ['node', '-e', 'setInterval(() => {}, 1000)'] });
 
 function slice(name: string, service: string, managedBy: string, targetNamespace?: string) {
   return {
@@ -115,13 +98,11 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
   let sidecarImage = '';
 
   beforeAll(async () => {
-    installed = await installIsolated(KUBECTL, KUBECONFIG, { namespace: LULL_NS, suffix: `-e2e-priv-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-privileges', `lull-${ID}.yaml`));
+    installed = await installIsolated(kubectl, { namespace: LULL_NS, suffix: `-e2e-priv-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-privileges', `lull-${ID}.yaml`));
     const policy = installed.docs.find((d) => d.kind === 'ValidatingAdmissionPolicy' && d.metadata.name.startsWith('lull-reconciler-deployments'))!;
     sidecarImage = JSON.parse(policy.spec.variables.find((v: { name: string }) => v.name === 'sidecarImage').expression);
-    await admin(['create', 'namespace', APPS_NS]);
-    await admin(['create', 'namespace', SCOPED_NS]);
-    await admin(['label', 'namespace', SCOPED_NS, `${SCOPE.key}=${SCOPE.value}`]);
-    await waitFor(`the default ServiceAccount in ${APPS_NS}`, () => admin(['get', 'serviceaccount', 'default', '-n', APPS_NS]).then(() => true));
+    await createNamespace(kubectl, APPS_NS);
+    await createNamespace(kubectl, SCOPED_NS, { [SCOPE.key]: SCOPE.value });
     const objects = [
       deployment('asleep', APPS_NS, 0, { annotations: { 'lull.dev/state': 'sleeping' } }),
       deployment('awake', APPS_NS, 1),
@@ -129,12 +110,12 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: APPS_NS }, spec: { selector: { app: 'awake' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
       slice('web-theirs', 'web', 'someone-else'),
     ];
-    await admin(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+    await kubectl.apply(...objects);
   });
 
   afterAll(async () => {
-    await admin(['delete', 'namespace', APPS_NS, SCOPED_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
-    await admin(['delete', 'deployment', SYSTEM_APP, '-n', 'kube-system', '--ignore-not-found']).catch(() => undefined);
+    await kubectl(['delete', 'namespace', APPS_NS, SCOPED_NS, '--wait=false', '--ignore-not-found']).catch(() => undefined);
+    await kubectl(['delete', 'deployment', SYSTEM_APP, '-n', 'kube-system', '--ignore-not-found']).catch(() => undefined);
     await installed?.uninstall();
   });
 
@@ -154,13 +135,13 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
       await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'awake'), jsonPatch([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'busybox' }]), onlyWaking);
       await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'awake'), mergePatch({ metadata: { annotations: { 'example.com/owner': 'me' } } }), onlyWaking);
       await patchRefused(INTERCEPTOR, deploymentAt(APPS_NS, 'awake'), mergePatch({ metadata: { labels: { owner: 'me' } } }), onlyWaking);
-      const image = JSON.parse(await admin(['get', 'deployment', 'awake', '-n', APPS_NS, '-o', 'json'])).spec.template.spec.containers[0].image;
+      const image = JSON.parse(await kubectl(['get', 'deployment', 'awake', '-n', APPS_NS, '-o', 'json'])).spec.template.spec.containers[0].image;
       expect(image).toBe('node:24');
     });
 
     it('touches nothing in a namespace Lull excludes', async () => {
       await patchRefused(INTERCEPTOR, deploymentAt('kube-system', SYSTEM_APP, true), scaleFromZero, 'lull-interceptor may not change anything in namespace kube-system: Lull excludes it');
-      expect(JSON.parse(await admin(['get', 'deployment', SYSTEM_APP, '-n', 'kube-system', '-o', 'json'])).spec.replicas).toBe(0);
+      expect(JSON.parse(await kubectl(['get', 'deployment', SYSTEM_APP, '-n', 'kube-system', '-o', 'json'])).spec.replicas).toBe(0);
     });
   });
 
@@ -206,7 +187,7 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
       await patchRefused(RECONCILER, serviceAt(APPS_NS, 'web'), mergePatch({ spec: { selector: { app: 'asleep' } } }), specOnly);
       await patchRefused(RECONCILER, serviceAt(APPS_NS, 'web'), jsonPatch([{ op: 'replace', path: '/spec/ports/0/port', value: 8081 }]), specOnly);
       await patchRefused(RECONCILER, serviceAt(APPS_NS, 'web'), mergePatch({ metadata: { labels: { owner: 'me' } } }), "lull-reconciler may change only lull.dev/ annotations of a Service's metadata");
-      const svc = JSON.parse(await admin(['get', 'service', 'web', '-n', APPS_NS, '-o', 'json']));
+      const svc = JSON.parse(await kubectl(['get', 'service', 'web', '-n', APPS_NS, '-o', 'json']));
       expect(svc.spec.selector).toEqual({ app: 'awake' });
       expect(svc.spec.ports[0].targetPort).toBe('lull-8080');
     });
@@ -214,7 +195,7 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
     it('writes only its own EndpointSlices, leading only to Lull’s namespace', async () => {
       const own = slice('web-lull', 'web', 'reconciler.lull.dev', LULL_NS);
       await allowed(RECONCILER, ['create', '-f', '-'], JSON.stringify(own));
-      await allowed(RECONCILER, ['replace', '-f', '-'], JSON.stringify({ ...own, metadata: { ...own.metadata, resourceVersion: JSON.parse(await admin(['get', 'endpointslice', 'web-lull', '-n', APPS_NS, '-o', 'json'])).metadata.resourceVersion }, endpoints: [] }));
+      await allowed(RECONCILER, ['replace', '-f', '-'], JSON.stringify({ ...own, metadata: { ...own.metadata, resourceVersion: JSON.parse(await kubectl(['get', 'endpointslice', 'web-lull', '-n', APPS_NS, '-o', 'json'])).metadata.resourceVersion }, endpoints: [] }));
       const onlyOwn = 'lull-reconciler may write only its own EndpointSlices';
       await refused(RECONCILER, ['create', '-f', '-'], onlyOwn, JSON.stringify(slice('web-evil', 'web', 'reconciler.lull.dev')));
       await refused(RECONCILER, ['create', '-f', '-'], onlyOwn, JSON.stringify(slice('web-lull', 'web', 'endpointslice-controller.k8s.io')));
@@ -231,33 +212,33 @@ onCluster('least privilege of Lull’s ServiceAccounts on the local cluster', ()
   });
 
   it('lets the reconciler’s touches through when the webhook injects and strips (the policy allows Lull’s own change)', async () => {
-    await admin(['apply', '-f', '-'], JSON.stringify(deployment('existing', SCOPED_NS, 1)));
-    await admin(['label', 'namespace', SCOPED_NS, 'lull.dev/inject=enabled']);
+    await kubectl.apply(deployment('existing', SCOPED_NS, 1));
+    await kubectl(['label', 'namespace', SCOPED_NS, 'lull.dev/inject=enabled']);
     const sidecarOf = async () => {
-      const d = JSON.parse(await admin(['get', 'deployment', 'existing', '-n', SCOPED_NS, '-o', 'json']));
+      const d = JSON.parse(await kubectl(['get', 'deployment', 'existing', '-n', SCOPED_NS, '-o', 'json']));
       return { injected: d.metadata.annotations?.['lull.dev/injected'], sidecar: (d.spec.template.spec.initContainers ?? []).find((c: any) => c.name === 'lull-sidecar') };
     };
     const onboarded = await waitFor('the reconciler to touch existing and the webhook to inject it', async () => ((await sidecarOf()).injected ? sidecarOf() : undefined), 90_000, 500);
     expect(onboarded.sidecar.image).toBe(sidecarImage);
-    await admin(['label', 'namespace', SCOPED_NS, 'lull.dev/inject-']);
+    await kubectl(['label', 'namespace', SCOPED_NS, 'lull.dev/inject-']);
     await waitFor('the reconciler to touch existing and the webhook to strip it', async () => (await sidecarOf()).sidecar === undefined, 90_000, 500);
   });
 
   it('lets the webhook change only the caBundle of its webhook configurations', async () => {
     const name = installed!.docs.find((d) => d.kind === 'ValidatingWebhookConfiguration')!.metadata.name as string;
     const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${name}`;
-    const current = JSON.parse(await admin(['get', 'validatingwebhookconfiguration', name, '-o', 'json']));
+    const current = JSON.parse(await kubectl(['get', 'validatingwebhookconfiguration', name, '-o', 'json']));
     await patchAllowed(WEBHOOK, path, jsonPatch([{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: current.webhooks[0].clientConfig.caBundle }]));
     const onlyBundle = 'lull-webhook may change only the caBundle of its webhook configurations';
     await patchRefused(WEBHOOK, path, jsonPatch([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' }]), onlyBundle);
     await patchRefused(WEBHOOK, path, jsonPatch([{ op: 'replace', path: '/webhooks/0/namespaceSelector', value: {} }]), onlyBundle);
     await patchRefused(WEBHOOK, path, jsonPatch([{ op: 'remove', path: '/webhooks/0/rules/0' }]), onlyBundle);
-    expect(JSON.parse(await admin(['get', 'validatingwebhookconfiguration', name, '-o', 'json'])).webhooks[0]).toEqual(current.webhooks[0]);
+    expect(JSON.parse(await kubectl(['get', 'validatingwebhookconfiguration', name, '-o', 'json'])).webhooks[0]).toEqual(current.webhooks[0]);
   });
 
   it('lets no label skip the webhooks: an object labelled part-of lull is still validated', async () => {
     const labelled = deployment('dressed-up', SCOPED_NS, 1, { labels: { 'app.kubernetes.io/part-of': 'lull' }, annotations: { 'lull.dev/state': 'sleeping' } });
-    const r = await kubectlAs(undefined, ['apply', '-f', '-'], JSON.stringify(labelled));
+    const r = await kubectl.run(['apply', '-f', '-'], JSON.stringify(labelled));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('annotation lull.dev/state is written by Lull only; remove it from your change');
   });

@@ -1,29 +1,27 @@
 // The product as a newcomer meets it, on the local cluster: deploy/ applies cleanly, every part runs
 // as pods under its own ServiceAccount with RBAC that is enough (the loop works through them) and not
 // more (can-i says no to the rest), and `lull status`, `lull wake` and `lull sleep` tell and do the
-// right thing through a sleep and a wake. Lull is installed isolated (support/isolated-lull.ts), so
+// right thing through a sleep and a wake. Lull is installed isolated (support/lull-from-deploy.ts), so
 // other test runs on the same cluster are not disturbed.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { installIsolated, REPO, run, type Installed } from './support/isolated-lull.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { appService, fixtureApp } from './support/fixture-apps.ts';
 import { get } from './support/http.ts';
-import { onCluster, waitFor } from './support/kube.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { REPO } from './support/kubectl.ts';
+import { installIsolated, type Installed } from './support/lull-from-deploy.ts';
+import { lullCli } from './support/lull-on-host.ts';
+import { createNamespace } from './support/namespaces.ts';
+import { waitFor } from './support/wait.ts';
 
-const KUBECONFIG = inject('kubeconfig');
-const KUBECTL = inject('kubectl');
 const ID = randomBytes(3).toString('hex');
 const LULL_NS = `lull-e2e-product-${ID}`;
 const APPS_NS = `lull-e2e-product-apps-${ID}`;
 const SCOPE = { key: `e2e.lull.dev/product-${ID}`, value: 'true' };
 
-const env = () => ({ ...process.env, KUBECONFIG });
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await run(KUBECTL, args, { env: env(), ...(input !== undefined ? { input } : {}) });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-const lull = (...args: string[]) => run(process.execPath, [resolve(REPO, 'bin/lull.ts'), ...args, '--kubeconfig', KUBECONFIG], { env: { ...process.env, KUBECONFIG: '' } });
+const kubectl = clusterKubectl();
+const lull = (...args: string[]) => lullCli(kubectl.kubeconfig)(...args);
 
 interface StatusItem {
   name: string;
@@ -47,48 +45,16 @@ const stateIs = (name: string, state: string) => async () => {
   return item?.state === state ? item : undefined;
 };
 
-function app(name: string, annotations: Record<string, string>) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: APPS_NS, annotations },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: 'node:24',
-              command: ['node', resolve(REPO, 'test/fixtures/http-app.ts'), '--port', '8080', '--name', name],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
-
-const service = (name: string) => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace: APPS_NS },
-  spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-});
+const app = (name: string, annotations: Record<string, string>) => fixtureApp(name, { namespace: APPS_NS, annotations, probed: true });
+const service = (name: string) => appService(name, APPS_NS);
 
 onCluster('the product on the local cluster', () => {
   let installed: Installed | undefined;
   let url = '';
 
   beforeAll(async () => {
-    installed = await installIsolated(KUBECTL, KUBECONFIG, { namespace: LULL_NS, suffix: `-e2e-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-product', `lull-${ID}.yaml`));
-    await kubectl(['create', 'namespace', APPS_NS]);
-    await kubectl(['label', 'namespace', APPS_NS, `${SCOPE.key}=${SCOPE.value}`]);
-    await waitFor(`the default ServiceAccount in ${APPS_NS}`, () => kubectl(['get', 'serviceaccount', 'default', '-n', APPS_NS]).then(() => true));
+    installed = await installIsolated(kubectl, { namespace: LULL_NS, suffix: `-e2e-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-product', `lull-${ID}.yaml`));
+    await createNamespace(kubectl, APPS_NS, { [SCOPE.key]: SCOPE.value });
   });
 
   afterAll(async () => {
@@ -102,7 +68,7 @@ onCluster('the product on the local cluster', () => {
     // first). So the Namespace is dry-run alone, then really created (if missing) for the rest, and removed after.
     const namespace = await kubectl(['apply', '--dry-run=server', '-f', resolve(REPO, 'deploy/base/webhook/namespace.yaml')]);
     expect(namespace).toContain('namespace/lull-system');
-    const created = (await run(KUBECTL, ['create', 'namespace', 'lull-system'], { env: env() })).code === 0;
+    const created = (await kubectl.run(['create', 'namespace', 'lull-system'])).code === 0;
     let out: string;
     try {
       out = await kubectl(['apply', '--dry-run=server', '-k', resolve(REPO, 'deploy')]);
@@ -117,7 +83,7 @@ onCluster('the product on the local cluster', () => {
   it('runs every part as ready pods under its own ServiceAccount', async () => {
     const ready = (pod: any) => pod.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
     const pods = await waitFor('every part ready', async () => {
-      const all = (JSON.parse(await kubectl(['get', 'pods', '-n', LULL_NS, '-o', 'json'])).items as any[]).filter((p) => !p.metadata.deletionTimestamp);
+      const all = ((await kubectl.json(['get', 'pods', '-n', LULL_NS])).items as any[]).filter((p) => !p.metadata.deletionTimestamp);
       return all.length >= 6 && all.every(ready) ? all : undefined;
     }, 120_000, 500);
     const byPart = new Map<string, string[]>();
@@ -129,7 +95,7 @@ onCluster('the product on the local cluster', () => {
   });
 
   it('gives each part no more than it needs', async () => {
-    const canI = async (sa: string, ...args: string[]) => (await run(KUBECTL, ['auth', 'can-i', ...args, `--as=system:serviceaccount:${LULL_NS}:${sa}`], { env: env() })).stdout.trim();
+    const canI = async (sa: string, ...args: string[]) => (await kubectl.run(['auth', 'can-i', ...args, `--as=system:serviceaccount:${LULL_NS}:${sa}`])).stdout.trim();
     // What each needs (the loop below proves it is enough) ...
     expect(await canI('lull-webhook', 'list', 'deployments', '-A')).toBe('yes');
     expect(await canI('lull-reconciler', 'patch', 'deployments', '-n', APPS_NS)).toBe('yes');
@@ -148,14 +114,14 @@ onCluster('the product on the local cluster', () => {
   });
 
   it('puts an idle app to sleep and wakes it on a request, through the pods, as lull status shows', async () => {
-    await kubectl(['apply', '-f', '-'], [app('web', { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s' }), service('web')].map((o) => JSON.stringify(o)).join('\n'));
+    await kubectl.apply(app('web', { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s' }), service('web'));
     const awake = await waitFor('web onboarded, awake and ready', async () => {
       const item = await status('web');
       return item?.state === 'awake' && item.readyReplicas === 1 ? item : undefined;
     }, 120_000, 500);
     expect(awake.idleAfterMs).toBe(3000);
-    const svc = JSON.parse(await kubectl(['get', 'service', 'web', '-n', APPS_NS, '-o', 'json']));
-    await waitFor('the Service routed through the sidecar', async () => JSON.parse(await kubectl(['get', 'service', 'web', '-n', APPS_NS, '-o', 'json'])).spec.ports[0].targetPort === 'lull-8080', 60_000, 250);
+    const svc = await kubectl.json(['get', 'service', 'web', '-n', APPS_NS]);
+    await waitFor('the Service routed through the sidecar', async () => (await kubectl.json(['get', 'service', 'web', '-n', APPS_NS])).spec.ports[0].targetPort === 'lull-8080', 60_000, 250);
     url = `http://${svc.spec.clusterIP}/`;
     const served = await waitFor('web to answer', () => get(url).then((r) => (r.status === 200 ? r : undefined)), 30_000, 200);
     expect(served.body).toContain('hello from web');
@@ -166,10 +132,10 @@ onCluster('the product on the local cluster', () => {
     expect(asleep.asleepForMs).toBeGreaterThanOrEqual(0);
     // Its Service now leads to the interceptor pods (the slice follows their readiness).
     await waitFor('the interceptor slice with endpoints', async () => {
-      const slices = JSON.parse(await kubectl(['get', 'endpointslices', '-n', APPS_NS, '-l', 'endpointslice.kubernetes.io/managed-by=reconciler.lull.dev,kubernetes.io/service-name=web', '-o', 'json'])).items;
+      const slices = (await kubectl.json(['get', 'endpointslices', '-n', APPS_NS, '-l', 'endpointslice.kubernetes.io/managed-by=reconciler.lull.dev,kubernetes.io/service-name=web'])).items;
       return slices.some((s: any) => s.endpoints?.length > 0);
     }, 60_000, 250);
-    await waitFor('the old pod gone', async () => JSON.parse(await kubectl(['get', 'pods', '-n', APPS_NS, '-l', 'app=web', '-o', 'json'])).items.length === 0, 90_000, 250);
+    await waitFor('the old pod gone', async () => (await kubectl.json(['get', 'pods', '-n', APPS_NS, '-l', 'app=web'])).items.length === 0, 90_000, 250);
 
     // A request to the sleeping app is held by an interceptor pod, which wakes it, then answered.
     const woken = await get(url, 120_000);
@@ -186,9 +152,9 @@ onCluster('the product on the local cluster', () => {
   });
 
   it('sleeps and wakes an app on command, and says clearly when it cannot', async () => {
-    await kubectl(['apply', '-f', '-'], [app('manual', { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1h' }), service('manual'), app('plain', {})].map((o) => JSON.stringify(o)).join('\n'));
+    await kubectl.apply(app('manual', { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1h' }), service('manual'), app('plain', {}));
     await waitFor('manual onboarded and awake', async () => (await status('manual'))?.readyReplicas === 1 && (await status('manual'))?.state === 'awake', 120_000, 500);
-    await waitFor('manual routed through its sidecar', async () => JSON.parse(await kubectl(['get', 'service', 'manual', '-n', APPS_NS, '-o', 'json'])).spec.ports[0].targetPort === 'lull-8080', 60_000, 250);
+    await waitFor('manual routed through its sidecar', async () => (await kubectl.json(['get', 'service', 'manual', '-n', APPS_NS])).spec.ports[0].targetPort === 'lull-8080', 60_000, 250);
 
     const slept = await lull('sleep', 'deploy/manual', '-n', APPS_NS, '--timeout', '90s');
     expect(slept.stderr).toBe('');

@@ -2,32 +2,25 @@
 // processes on the host (one leads) under the reconciler's own ServiceAccount and RBAC, a `lull
 // webhook` registered by URL, and a stand-in interceptor pod that answers on the interceptor ports.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isCI } from '../cluster/global-setup.ts';
 import { clusterFiles, clusterLayout, REPO_ROOT } from '../cluster/layout.ts';
-import { logFilePath, pidFilePath, runningPid, stopProcess } from '../cluster/processes.ts';
+import { logFilePath, pidFilePath, runningPid, stopProcess as stopClusterProcess } from '../cluster/processes.ts';
+import { appService, fixtureApp } from './support/fixture-apps.ts';
 import { get } from './support/http.ts';
-import { waitFor } from './support/kube.ts';
-import { webhookConfigurations } from './support/webhook-registration.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { writeServiceAccountKubeconfig } from './support/kubeconfigs.ts';
+import { freePort, spawnLull, startHostWebhook, stopProcess, type HostWebhook } from './support/lull-on-host.ts';
+import { createNamespace, uniqueName } from './support/namespaces.ts';
+import { waitFor } from './support/wait.ts';
 
-const skip = inject('clusterSkipReason');
-const KUBECONFIG = inject('kubeconfig');
-const KUBECTL = inject('kubectl');
+const kubectl = clusterKubectl();
 const LAYOUT = clusterLayout();
-const GATEWAY = LAYOUT.gateway;
 const SCOPE_LABEL = 'e2e.lull.dev/reconciler';
-// A suffix per run: the namespaces of the previous run may still be terminating.
-const RUN = randomBytes(3).toString('hex');
-const NS = { apps: `lull-e2e-rc-apps-${RUN}`, label: `lull-e2e-rc-label-${RUN}`, interceptor: `lull-e2e-rc-icpt-${RUN}` };
+const NS = { apps: uniqueName('lull-e2e-rc-apps'), label: uniqueName('lull-e2e-rc-label'), interceptor: uniqueName('lull-e2e-rc-icpt') };
 const CONFIG = 'lull-e2e-reconciler';
-const SECRET = 'lull-e2e-reconciler-tls';
 const LEASE = 'lull-reconciler';
 const LOGS = resolve(REPO_ROOT, '.lull', 'e2e-reconciler');
 const TOKEN_KUBECONFIG = resolve(LOGS, 'kubeconfig');
@@ -36,75 +29,10 @@ const RETRY_MS = 500;
 /** The stand-in interceptor listens on the first ports of the interceptor range. */
 const STANDIN_PORTS = { first: 20000, count: 200 };
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function kubectl(args: string[], input?: string): Promise<Result> {
-  const child = spawn(KUBECTL, args, { env: { ...process.env, KUBECONFIG } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.end(input);
-  const [code] = (await once(child, 'close')) as [number];
-  return { code, stdout, stderr };
-}
-
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-
-const getJson = async <T = any>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '-o', 'json']));
-const apply = (...objects: unknown[]) => ok(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
-
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  server.listen(0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
 // --- what the tests deploy ---------------------------------------------------------------------
 
-function app(name: string, namespace: string, annotations: Record<string, string>, replicas = 1) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace, annotations },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: 'node:24',
-              command: ['node', resolve(REPO_ROOT, 'test/fixtures/http-app.ts'), '--port', '8080', '--name', name],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
-
-const service = (name: string, namespace: string) => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace },
-  spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-});
+const app = (name: string, namespace: string, annotations: Record<string, string>, replicas = 1) => fixtureApp(name, { namespace, annotations, replicas, probed: true });
+const service = (name: string, namespace: string) => appService(name, namespace);
 
 // Until the interceptor exists: a pod with its label that answers on the interceptor ports.
 const STANDIN = `
@@ -126,31 +54,17 @@ const standIn = {
 
 // --- the processes under test ------------------------------------------------------------------
 
-function startProcess(name: string, args: string[]): ChildProcess {
-  const log = createWriteStream(resolve(LOGS, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/lull.ts'), ...args], { env: { ...process.env, LULL_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  return child;
-}
-
-async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill(signal);
-  await once(child, 'exit');
-}
-
-let webhook: ChildProcess | undefined;
+let webhook: HostWebhook | undefined;
 const reconcilers = new Map<string, { child: ChildProcess; port: number }>();
 
 async function startReconciler(identity: string): Promise<void> {
   const port = await freePort('127.0.0.1');
-  const child = startProcess(`reconciler-${identity}`, [
+  const child = spawnLull([
     'reconciler',
     ...['--kubeconfig', TOKEN_KUBECONFIG, '--host', '127.0.0.1', '--port', String(port), '--identity', identity],
     ...['--lease-duration', `${LEASE_MS}ms`, '--renew-deadline', '3s', '--retry-period', `${RETRY_MS}ms`],
     ...['--interceptor-namespace', NS.interceptor, '--namespace-selector', `${SCOPE_LABEL}=true`],
-  ]);
+  ], { logFile: resolve(LOGS, `reconciler-${identity}.log`) });
   reconcilers.set(identity, { child, port });
   await waitFor(`reconciler ${identity} to be ready`, async () => {
     if (child.exitCode !== null) throw new Error(`reconciler ${identity} exited (${child.exitCode}); see ${LOGS}`);
@@ -159,46 +73,30 @@ async function startReconciler(identity: string): Promise<void> {
 }
 
 async function leader(): Promise<string | undefined> {
-  const lease = await getJson(['get', 'lease', LEASE, '-n', 'lull-system']).catch(() => undefined);
+  const lease = await kubectl.json(['get', 'lease', LEASE, '-n', 'lull-system']).catch(() => undefined);
   return lease?.spec?.holderIdentity || undefined;
-}
-
-/** A token of the reconciler's ServiceAccount, so it runs with exactly the RBAC of deploy/base/reconciler. */
-async function writeTokenKubeconfig(): Promise<void> {
-  const admin = parseYaml(readFileSync(KUBECONFIG, 'utf8'));
-  const cluster = admin.clusters[0].cluster;
-  const token = (await ok(['create', 'token', 'lull-reconciler', '-n', 'lull-system', '--duration', '2h'])).trim();
-  const config = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'local', cluster }],
-    users: [{ name: 'lull-reconciler', user: { token } }],
-    contexts: [{ name: 'local', context: { cluster: 'local', user: 'lull-reconciler' } }],
-    'current-context': 'local',
-  };
-  await writeFile(TOKEN_KUBECONFIG, JSON.stringify(config), { mode: 0o600 });
 }
 
 // --- reading the app's state -------------------------------------------------------------------
 
-const deploymentOf = (name: string, ns = NS.apps) => getJson(['get', 'deploy', name, '-n', ns]);
+const deploymentOf = (name: string, ns = NS.apps) => kubectl.json(['get', 'deploy', name, '-n', ns]);
 const annotationsOf = async (name: string, ns = NS.apps): Promise<Record<string, string>> => (await deploymentOf(name, ns)).metadata.annotations ?? {};
 const stateOf = async (name: string, ns = NS.apps) => (await annotationsOf(name, ns))['lull.dev/state'];
 const interceptorSlices = async (name: string, ns = NS.apps) =>
-  (await getJson(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name},endpointslice.kubernetes.io/managed-by=reconciler.lull.dev`])).items as any[];
-const clusterIP = async (name: string, ns = NS.apps) => (await getJson(['get', 'svc', name, '-n', ns])).spec.clusterIP as string;
+  (await kubectl.json(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name},endpointslice.kubernetes.io/managed-by=reconciler.lull.dev`])).items as any[];
+const clusterIP = async (name: string, ns = NS.apps) => (await kubectl.json(['get', 'svc', name, '-n', ns])).spec.clusterIP as string;
 const ask = (ip: string) => get(`http://${ip}/`, 2000).then((r) => r.body.trim(), (e: Error) => `error: ${e.message}`);
 
 async function events(name: string, reason: string, ns = NS.apps): Promise<string[]> {
-  const list = await getJson(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`]);
+  const list = await kubectl.json(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`]);
   return list.items.map((e: any) => e.message as string);
 }
 
 /** Deploys an opted-in app and its Service, and waits until Lull manages it fully: awake, routed through the sidecar, ports allocated. */
 async function deployManaged(name: string, ns: string, annotations: Record<string, string>): Promise<void> {
-  await apply(app(name, ns, { 'lull.dev/enabled': 'true', ...annotations }), service(name, ns));
+  await kubectl.apply(app(name, ns, { 'lull.dev/enabled': 'true', ...annotations }), service(name, ns));
   await waitFor(`${name} to be managed: awake, its Service through the sidecar, interceptor ports allocated`, async () => {
-    const [d, svc] = await Promise.all([deploymentOf(name, ns), getJson(['get', 'svc', name, '-n', ns])]);
+    const [d, svc] = await Promise.all([deploymentOf(name, ns), kubectl.json(['get', 'svc', name, '-n', ns])]);
     return (
       d.metadata.annotations?.['lull.dev/state'] === 'awake' &&
       d.status?.readyReplicas >= 1 &&
@@ -224,59 +122,49 @@ async function restartApiserver(): Promise<void> {
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   // A short grace: what matters is that it goes away and comes back, as after a crash or an upgrade.
-  await stopProcess(files.pids, 'kube-apiserver', LAYOUT.stateDir, 3000);
+  await stopClusterProcess(files.pids, 'kube-apiserver', LAYOUT.stateDir, 3000);
   const log = openSync(logFilePath(files.logs, 'kube-apiserver'), 'a');
   const child = spawn(argv[0]!, argv.slice(1), { env, detached: true, stdio: ['ignore', log, log] });
   child.unref();
   writeFileSync(pidFilePath(files.pids, 'kube-apiserver'), `${child.pid}\n`);
-  await waitFor('the apiserver to be ready again', async () => (await kubectl(['get', '--raw', '/readyz'])).code === 0, 60_000, 200);
+  await waitFor('the apiserver to be ready again', async () => (await kubectl.run(['get', '--raw', '/readyz'])).code === 0, 60_000, 200);
 }
 
 // --- the tests ---------------------------------------------------------------------------------
 
-describe.skipIf(skip !== null)('lull reconciler on the local cluster', () => {
+onCluster('lull reconciler on the local cluster', () => {
   beforeAll(async () => {
-    mkdirSync(LOGS, { recursive: true });
-    await ok(['create', 'namespace', 'lull-system']).catch(() => undefined);
-    await ok(['apply', '-f', resolve(REPO_ROOT, 'deploy/base/reconciler/serviceaccount.yaml'), '-f', resolve(REPO_ROOT, 'deploy/base/reconciler/rbac.yaml')]);
-    await ok(['delete', 'lease', LEASE, '-n', 'lull-system', '--ignore-not-found']);
-    await writeTokenKubeconfig();
-    for (const name of Object.values(NS)) await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [SCOPE_LABEL]: 'true' } } });
-    await apply(standIn);
+    await kubectl(['create', 'namespace', 'lull-system']).catch(() => undefined);
+    await kubectl(['apply', '-f', resolve(REPO_ROOT, 'deploy/base/reconciler/serviceaccount.yaml'), '-f', resolve(REPO_ROOT, 'deploy/base/reconciler/rbac.yaml')]);
+    await kubectl(['delete', 'lease', LEASE, '-n', 'lull-system', '--ignore-not-found']);
+    // A token of the reconciler's ServiceAccount, so it runs with exactly the RBAC of deploy/base/reconciler.
+    await writeServiceAccountKubeconfig(kubectl, 'lull-system', 'lull-reconciler', TOKEN_KUBECONFIG, '2h');
+    for (const name of Object.values(NS)) await createNamespace(kubectl, name, { [SCOPE_LABEL]: 'true' });
+    await kubectl.apply(standIn);
 
-    const port = await freePort(GATEWAY);
-    await ok(['delete', 'secret', SECRET, '-n', 'lull-system', '--ignore-not-found']);
-    for (const config of webhookConfigurations(CONFIG, `https://${GATEWAY}:${port}`, SCOPE_LABEL)) await apply(config);
-    webhook = startProcess('webhook', [
-      'webhook',
-      ...['--host', GATEWAY, '--port', String(port), '--service', '', '--ip-address', GATEWAY],
-      ...['--namespace', 'lull-system', '--secret', SECRET, '--mutating-config', CONFIG, '--validating-config', CONFIG, '--shutdown-delay', '0s', '--kubeconfig', KUBECONFIG],
-    ]);
+    webhook = await startHostWebhook({ kubectl, name: CONFIG, scopeLabel: SCOPE_LABEL, logFile: resolve(LOGS, 'webhook.log') });
     // Ready once a dry-run create comes back injected: TLS trusted, caches synced.
     await waitFor('the webhook to inject', async () => {
-      if (webhook?.exitCode !== null) throw new Error(`lull webhook exited; see ${LOGS}`);
-      const out = await ok(['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(app('probe', NS.apps, { 'lull.dev/enabled': 'true' })));
+      const out = await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(app('probe', NS.apps, { 'lull.dev/enabled': 'true' })));
       return JSON.parse(out).spec.template.spec.initContainers?.some((c: { name: string }) => c.name === 'lull-sidecar') === true;
     }, 60_000, 250);
 
     await startReconciler('rc-a');
     await startReconciler('rc-b');
     await waitFor('a leader', leader, 15_000);
-    await waitFor('the stand-in interceptor to be ready', async () => (await getJson(['get', 'pod', standIn.metadata.name, '-n', NS.interceptor])).status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'), 60_000, 200);
+    await waitFor('the stand-in interceptor to be ready', async () => (await kubectl.json(['get', 'pod', standIn.metadata.name, '-n', NS.interceptor])).status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'), 60_000, 200);
   });
 
   afterAll(async () => {
-    for (const { child } of reconcilers.values()) await stop(child);
-    await stop(webhook);
-    await ok(['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', CONFIG, '--ignore-not-found']).catch(() => undefined);
-    await ok(['delete', 'namespace', ...Object.values(NS), '--wait=false', '--ignore-not-found']).catch(() => undefined);
-    await ok(['delete', 'secret', SECRET, '-n', 'lull-system', '--ignore-not-found']).catch(() => undefined);
-    await ok(['delete', 'lease', LEASE, '-n', 'lull-system', '--ignore-not-found']).catch(() => undefined);
+    for (const { child } of reconcilers.values()) await stopProcess(child);
+    await webhook?.remove();
+    await kubectl(['delete', 'namespace', ...Object.values(NS), '--wait=false', '--ignore-not-found']).catch(() => undefined);
+    await kubectl(['delete', 'lease', LEASE, '-n', 'lull-system', '--ignore-not-found']).catch(() => undefined);
   });
 
   it('onboards an opted-in app: sidecar, Service through it, interceptor ports, state awake, an Onboarded Event', async () => {
     await deployManaged('web', NS.apps, { 'lull.dev/idle-after': '3s' });
-    const route = JSON.parse((await getJson(['get', 'svc', 'web', '-n', NS.apps])).metadata.annotations['lull.dev/interceptor-ports']);
+    const route = JSON.parse((await kubectl.json(['get', 'svc', 'web', '-n', NS.apps])).metadata.annotations['lull.dev/interceptor-ports']);
     expect(route.deployment).toBe('web');
     expect(route.ports.http).toBeGreaterThanOrEqual(STANDIN_PORTS.first);
     expect(route.ports.http).toBeLessThan(STANDIN_PORTS.first + STANDIN_PORTS.count);
@@ -303,9 +191,9 @@ describe.skipIf(skip !== null)('lull reconciler on the local cluster', () => {
   });
 
   it('routes the sleeping app to the interceptor: a correct slice, and kube-proxy sends its ClusterIP there', async () => {
-    const svc = await getJson(['get', 'svc', 'web', '-n', NS.apps]);
+    const svc = await kubectl.json(['get', 'svc', 'web', '-n', NS.apps]);
     const route = JSON.parse(svc.metadata.annotations['lull.dev/interceptor-ports']);
-    const standInIP = (await getJson(['get', 'pod', standIn.metadata.name, '-n', NS.interceptor])).status.podIP;
+    const standInIP = (await kubectl.json(['get', 'pod', standIn.metadata.name, '-n', NS.interceptor])).status.podIP;
     const [slice] = await interceptorSlices('web');
     expect(slice.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Service', name: 'web', uid: svc.metadata.uid })]);
     expect(slice.addressType).toBe('IPv4');
@@ -316,7 +204,7 @@ describe.skipIf(skip !== null)('lull reconciler on the local cluster', () => {
 
   it('wakes when a user scales it: the slice goes once the app is ready, and it is awake again', async () => {
     const startedAt = Date.now();
-    await ok(['scale', 'deploy/web', '-n', NS.apps, '--replicas=1']);
+    await kubectl(['scale', 'deploy/web', '-n', NS.apps, '--replicas=1']);
     await waitFor('the slice to go and state awake', async () => (await interceptorSlices('web')).length === 0 && (await stateOf('web')) === 'awake', 60_000, 100);
     // kube-proxy follows the slice's removal within its sync period.
     const ip = await clusterIP('web');
@@ -351,12 +239,12 @@ describe.skipIf(skip !== null)('lull reconciler on the local cluster', () => {
   });
 
   it('onboards existing Deployments when their namespace is labelled, with no re-apply', async () => {
-    await apply(app('legacy', NS.label, {}), service('legacy', NS.label));
-    await ok(['rollout', 'status', 'deploy/legacy', '-n', NS.label, '--timeout=120s']);
+    await kubectl.apply(app('legacy', NS.label, {}), service('legacy', NS.label));
+    await kubectl(['rollout', 'status', 'deploy/legacy', '-n', NS.label, '--timeout=120s']);
     expect((await deploymentOf('legacy', NS.label)).spec.template.spec.initContainers).toBeUndefined();
-    await ok(['label', 'namespace', NS.label, 'lull.dev/inject=enabled']);
+    await kubectl(['label', 'namespace', NS.label, 'lull.dev/inject=enabled']);
     await waitFor('legacy to be onboarded and routed through the sidecar', async () => {
-      const [d, svc] = await Promise.all([deploymentOf('legacy', NS.label), getJson(['get', 'svc', 'legacy', '-n', NS.label])]);
+      const [d, svc] = await Promise.all([deploymentOf('legacy', NS.label), kubectl.json(['get', 'svc', 'legacy', '-n', NS.label])]);
       return d.metadata.annotations?.['lull.dev/state'] === 'awake' && svc.spec.ports[0].targetPort === 'lull-8080';
     }, 120_000, 250);
     const d = await deploymentOf('legacy', NS.label);
@@ -369,9 +257,9 @@ describe.skipIf(skip !== null)('lull reconciler on the local cluster', () => {
 
   it('opting out wakes the sleeping app, restores its Service and forgets it', async () => {
     expect(await stateOf('web')).toBe('sleeping');
-    await ok(['annotate', 'deploy/web', '-n', NS.apps, 'lull.dev/enabled=false', '--overwrite']);
+    await kubectl(['annotate', 'deploy/web', '-n', NS.apps, 'lull.dev/enabled=false', '--overwrite']);
     await waitFor('web to be restored', async () => {
-      const [d, svc, slices] = await Promise.all([deploymentOf('web'), getJson(['get', 'svc', 'web', '-n', NS.apps]), interceptorSlices('web')]);
+      const [d, svc, slices] = await Promise.all([deploymentOf('web'), kubectl.json(['get', 'svc', 'web', '-n', NS.apps]), interceptorSlices('web')]);
       const lullAnnotations = Object.keys(d.metadata.annotations ?? {}).filter((k) => k.startsWith('lull.dev/') && k !== 'lull.dev/touched-at');
       return (
         slices.length === 0 &&
@@ -390,7 +278,7 @@ describe.skipIf(skip !== null)('lull reconciler on the local cluster', () => {
     const first = (await leader())!;
     const standby = [...reconcilers.keys()].find((k) => k !== first)!;
     const killedAt = Date.now();
-    await stop(reconcilers.get(first)!.child, 'SIGKILL');
+    await stopProcess(reconcilers.get(first)!.child, 'SIGKILL');
     await waitFor('the standby to lead', async () => (await leader()) === standby, 15_000, 100);
     // Lease duration, plus at most two retry periods, plus the time to see it here.
     expect(Date.now() - killedAt).toBeLessThan(LEASE_MS + 2 * RETRY_MS + 1500);
@@ -405,8 +293,8 @@ describe.skipIf(skip !== null)('lull reconciler on the local cluster', () => {
   it.skipIf(!isCI() && process.env.LULL_E2E_RESTART_APISERVER !== '1')('loses nothing across an apiserver restart', async () => {
     await restartApiserver();
     // Changes made the moment it is back, while the informers are still resuming, are all seen.
-    await ok(['scale', 'deploy/handover', '-n', NS.apps, '--replicas=1']);
-    await apply(app('restart', NS.apps, { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s' }), service('restart', NS.apps));
+    await kubectl(['scale', 'deploy/handover', '-n', NS.apps, '--replicas=1']);
+    await kubectl.apply(app('restart', NS.apps, { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '3s' }), service('restart', NS.apps));
     await waitFor('handover to wake: its slice gone, awake', async () => (await interceptorSlices('handover')).length === 0 && (await stateOf('handover')) === 'awake', 90_000, 200);
     await waitFor('the new app to be onboarded and put to sleep', async () => (await stateOf('restart')) === 'sleeping' && (await interceptorSlices('restart')).length === 1, 120_000, 250);
     for (const { port } of reconcilers.values()) expect((await get(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);

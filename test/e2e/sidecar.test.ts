@@ -1,16 +1,16 @@
 // The sidecar in a real pod: a native sidecar (init container, restartPolicy Always) fronting the app,
 // a Service whose targetPort is the sidecar's port, and activity recorded for what came through it.
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { SIDECAR_ADMIN_PORT, SIDECAR_CONTAINER_NAME, SIDECAR_DRAIN_TOKEN_HEADER, SIDECAR_ENV, SIDECAR_FIRST_PROXY_PORT, SIDECAR_PATHS, type ActivitySnapshot } from '../../core/sidecar-contract.ts';
 import { get } from './support/http.ts';
-import { createNamespace, kube, waitFor } from './support/kube.ts';
+import { clusterKubectl, isNotFound, kube, onCluster } from './support/kube.ts';
+import { createNamespace, uniqueName } from './support/namespaces.ts';
+import { waitFor } from './support/wait.ts';
 
 const APP_PORT = 8080;
 const DRAIN_TOKEN = 'e2e-drain-token-0123456789abcdef';
-const { core, apps } = kube();
-let ns = '';
 
 function deployment(): V1Deployment {
   return {
@@ -57,15 +57,20 @@ function deployment(): V1Deployment {
   };
 }
 
-beforeAll(async () => {
-  ns = await createNamespace(core, 'sidecar-e2e');
-});
+onCluster('the sidecar as a native sidecar', () => {
+  let ns = '';
+  let core: ReturnType<typeof kube>['core'];
+  let apps: ReturnType<typeof kube>['apps'];
 
-afterAll(async () => {
-  if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
-});
+  beforeAll(async () => {
+    ({ core, apps } = kube());
+    ns = await createNamespace(clusterKubectl(), uniqueName('sidecar-e2e'));
+  });
 
-describe('the sidecar as a native sidecar', () => {
+  afterAll(async () => {
+    if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+
   it('serves the app through its Service and records the request as activity', async () => {
     await apps.createNamespacedDeployment({ namespace: ns, body: deployment() });
     const svc = await core.createNamespacedService({
@@ -135,7 +140,7 @@ describe('the sidecar as a native sidecar', () => {
     const pod = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=fronted' })).items.find((p) => !p.metadata?.deletionTimestamp)!;
     const name = pod.metadata!.name!;
     await core.deleteNamespacedPod({ name, namespace: ns });
-    await waitFor('the pod to be gone', () => core.readNamespacedPod({ name, namespace: ns }).then(() => false, (err) => (err as { code?: number }).code === 404), 60_000);
+    await waitFor('the pod to be gone', () => core.readNamespacedPod({ name, namespace: ns }).then(() => false, (err) => isNotFound(err)), 60_000);
     // A refused hook would be recorded: the kubelet emits FailedPreStopHook ("HTTP probe returned 403").
     const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
     expect(events.items.filter((e) => e.reason === 'FailedPreStopHook').map((e) => e.message)).toEqual([]);

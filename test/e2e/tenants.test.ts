@@ -4,67 +4,29 @@
 // item 1), lists another namespace's pod in its own Service's slices (item 2), and fills the
 // interceptor with idle connections (item 4). The victim's requests must reach only the victim, its
 // wake must not be blocked, and nothing of the victim's may reach the hostile tenant.
-import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ROUTE_SELECTOR } from '../../core/interceptor-contract.ts';
-import { REPO_ROOT } from '../cluster/layout.ts';
-import { startStack, until, type Stack } from './support/stack.ts';
+import { asleepBehindInterceptor } from './support/asleep.ts';
+import { appService as service, fixtureApp } from './support/fixture-apps.ts';
+import { request, type RequestOptions } from './support/http.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { createNamespace, uniqueName } from './support/namespaces.ts';
+import { startStack, type Stack } from './support/stack.ts';
+import { waitFor } from './support/wait.ts';
 
-const skip = inject('clusterSkipReason');
-const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
 /** Per interceptor replica, scaled down so a test can fill them: the cap, and each namespace's share (25%). */
 const CAPS = { total: 20, perNamespace: 5 };
 const SECRET_COOKIE = 'session=victim-secret-7f3a';
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+/** Every request may wait for a wake. */
+const call = (url: string, options: RequestOptions = {}) => request(url, { timeoutMs: 90_000, ...options });
 
-/** One request on a fresh connection; rejects on a connection error. */
-function call(url: string, options: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Reply> {
-  return new Promise((done, fail) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false, timeout: options.timeoutMs ?? 90_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', fail);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${url} timed out`)));
-    req.on('error', fail);
-    req.end();
-  });
-}
-
-function deployment(name: string, namespace: string, annotations: Record<string, string> | undefined, args: string[] = []) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', FIXTURE, '--port', '8080', '--name', name, ...args], ports: [{ name: 'http', containerPort: 8080 }] }] },
-      },
-    },
-  };
-}
-
-const service = (name: string, namespace: string, annotations: Record<string, string> = {}, labels: Record<string, string> = {}) => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace, annotations, labels },
-  spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-});
+const deployment = (name: string, namespace: string, annotations: Record<string, string> | undefined, args: string[] = []) => fixtureApp(name, { namespace, annotations, args });
 
 const asleepAnnotations = (extra: Record<string, string> = {}) => ({ 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1s', ...extra });
 
-describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
+onCluster('tenant isolation on the local cluster', () => {
   let stack: Stack;
   /** Managed by Lull: the victim's apps, and the hostile tenant's own opted-in apps. */
   let victim: string;
@@ -72,26 +34,17 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
   /** Outside Lull's scope, sorted before the victim (as `aaa-attacker` in the issue): no webhook judges what it writes. */
   let outside: string;
 
-  const asleep = (name: string, ns: string) =>
-    until(`${ns}/${name} to sleep`, async () => {
-      const d = await stack.getJson(['get', 'deploy', name, '-n', ns]);
-      if (d.spec.replicas !== 0 || d.metadata.annotations?.['lull.dev/state'] !== 'sleeping') return false;
-      if ((await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.length > 0) return false;
-      const slices = (await stack.getJson(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name}`])).items as any[];
-      const lull = slices.find((s) => s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === 'reconciler.lull.dev');
-      if (!lull?.endpoints?.some((e: any) => e.conditions?.ready !== false)) return false;
-      return (await stack.getJson(['get', 'svc', name, '-n', ns])).spec.clusterIP as string;
-    }, 180_000, 200);
+  const asleep = (name: string, ns: string) => asleepBehindInterceptor(stack.kubectl, ns, name, 180_000, 200);
 
   /** The interceptor port the route records (in Lull's namespace) give a Service. */
   const routedPort = (ns: string, name: string) =>
-    until(`a route record for ${ns}/${name}`, async () => {
-      const records = (await stack.getJson(['get', 'configmaps', '-n', 'lull-system', '-l', ROUTE_SELECTOR])).items as any[];
+    waitFor(`a route record for ${ns}/${name}`, async () => {
+      const records = (await stack.kubectl.json(['get', 'configmaps', '-n', 'lull-system', '-l', ROUTE_SELECTOR])).items as any[];
       const mine = records.filter((r) => r.data?.namespace === ns && r.data?.service === name);
       return mine.length === 1 ? Number(mine[0].metadata.name.slice('lull-port-'.length)) : false;
     }, 120_000, 200);
 
-  const recordsOf = async (ns: string) => ((await stack.getJson(['get', 'configmaps', '-n', 'lull-system', '-l', ROUTE_SELECTOR])).items as any[]).filter((r) => r.data?.namespace === ns);
+  const recordsOf = async (ns: string) => ((await stack.kubectl.json(['get', 'configmaps', '-n', 'lull-system', '-l', ROUTE_SELECTOR])).items as any[]).filter((r) => r.data?.namespace === ns);
 
   const interceptorIPs = async () => (await stack.interceptors()).filter((p) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')).map((p) => p.status.podIP as string);
 
@@ -101,14 +54,12 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ scope: 'tenants', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
+    stack = await startStack({ scope: 'tenants', kubectl: clusterKubectl() });
     // Small caps, so one tenant can fill a replica in a test; restored in afterAll.
     await setInterceptorArgs(['interceptor', '--max-held-total', String(CAPS.total), '--max-held-per-namespace', `${(CAPS.perNamespace / CAPS.total) * 100}%`]);
     victim = await stack.namespace('lull-e2e-victim');
     hostile = await stack.namespace('lull-e2e-hostile');
-    outside = `aaa-attacker-${Math.random().toString(16).slice(2, 8)}`;
-    await stack.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: outside } });
-    await until(`the default ServiceAccount in ${outside}`, () => stack.kubectl(['get', 'serviceaccount', 'default', '-n', outside]).then(() => true), 30_000, 100);
+    outside = await createNamespace(stack.kubectl, uniqueName('aaa-attacker'));
 
     const objects = [
       // The victim: two apps that sleep after 1s, and a plain app of its own that Lull does not manage.
@@ -126,7 +77,7 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
       // Outside Lull's scope: an app that would love to receive the victim's requests.
       deployment('thief', outside, undefined),
     ];
-    for (const o of objects) await stack.apply(o);
+    for (const o of objects) await stack.kubectl.apply(o);
   }, 600_000);
 
   afterAll(async () => {
@@ -138,13 +89,13 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
   it("a copied interceptor port, on the hostile tenant's Service and its own EndpointSlice, gets none of the victim's requests", async () => {
     const ip = await asleep('login', victim);
     const port = await routedPort(victim, 'login');
-    const display = (await stack.getJson(['get', 'svc', 'login', '-n', victim])).metadata.annotations['lull.dev/interceptor-ports'];
+    const display = (await stack.kubectl.json(['get', 'svc', 'login', '-n', victim])).metadata.annotations['lull.dev/interceptor-ports'];
     expect(JSON.parse(display)).toEqual({ deployment: 'login', ports: { http: port } });
 
     // The hostile copy: the victim's annotation on a Service of its own, and a slice marked as Lull's
     // that sends that Service to the interceptor pods on the victim's port.
-    await stack.apply(service('thief', outside, { 'lull.dev/interceptor-ports': display }, { 'app.kubernetes.io/part-of': 'lull' }));
-    await stack.apply({
+    await stack.kubectl.apply(service('thief', outside, { annotations: { 'lull.dev/interceptor-ports': display }, labels: { 'app.kubernetes.io/part-of': 'lull' } }));
+    await stack.kubectl.apply({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
       metadata: { name: 'thief-lull', namespace: outside, labels: { 'kubernetes.io/service-name': 'thief', 'endpointslice.kubernetes.io/managed-by': 'reconciler.lull.dev' } },
@@ -152,7 +103,7 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
       endpoints: (await interceptorIPs()).map((address) => ({ addresses: [address], conditions: { ready: true } })),
       ports: [{ name: 'http', port, protocol: 'TCP' }],
     });
-    await until('the thief to be running', async () => (await stack.getJson(['get', 'deploy', 'thief', '-n', outside])).status?.readyReplicas >= 1, 120_000, 200);
+    await waitFor('the thief to be running', async () => (await stack.kubectl.json(['get', 'deploy', 'thief', '-n', outside])).status?.readyReplicas >= 1, 120_000, 200);
 
     // The victim's request, with its cookie, to its own Service: only the victim answers, woken for it.
     const reply = await call(`http://${ip}/info`, { method: 'POST', headers: { Cookie: SECRET_COOKIE } });
@@ -160,7 +111,7 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
     const info = JSON.parse(reply.body);
     expect(info.name).toBe('login');
     expect(info.headers.cookie).toBe(SECRET_COOKIE);
-    expect((await stack.getJson(['get', 'deploy', 'login', '-n', victim])).spec.replicas).toBeGreaterThanOrEqual(1);
+    expect((await stack.kubectl.json(['get', 'deploy', 'login', '-n', victim])).spec.replicas).toBeGreaterThanOrEqual(1);
     // The port is still the victim's alone, and the copy earned the hostile Service no record of its own.
     expect(await routedPort(victim, 'login')).toBe(port);
     expect(await recordsOf(outside)).toEqual([]);
@@ -169,13 +120,13 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
   it("forwards a woken hostile app's connections only to its own pods, never to another namespace's pod listed in its slices", async () => {
     await asleep('grab', hostile);
     const port = await routedPort(hostile, 'grab');
-    const secretPod = await until('the victim\'s plain app to run', async () => {
-      const pods = (await stack.getJson(['get', 'pods', '-n', victim, '-l', 'app=secret'])).items as any[];
+    const secretPod = await waitFor('the victim\'s plain app to run', async () => {
+      const pods = (await stack.kubectl.json(['get', 'pods', '-n', victim, '-l', 'app=secret'])).items as any[];
       return pods.find((p) => p.status?.podIP && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
     }, 120_000, 200);
     // What a tenant can write in its own namespace: a slice for its own Service listing the victim's pod,
     // with a targetRef naming it and one with none at all, both ready at once (its own pod is not, yet).
-    await stack.apply({
+    await stack.kubectl.apply({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
       metadata: { name: 'grab-extra', namespace: hostile, labels: { 'kubernetes.io/service-name': 'grab', 'endpointslice.kubernetes.io/managed-by': 'by-hand.tenant.example' } },
@@ -211,8 +162,8 @@ describe.skipIf(skip !== null)('tenant isolation on the local cluster', () => {
       sockets.push(socket);
     }
     try {
-      await until('each replica to hold exactly its namespace share for the hostile tenant', async () => (await Promise.all(replicas.map(held))).every((n) => n === CAPS.perNamespace), 30_000, 100);
-      await until('every connection past the share to be answered', () => refusals.length === CAPS.total * 3 - CAPS.perNamespace * replicas.length, 30_000, 100);
+      await waitFor('each replica to hold exactly its namespace share for the hostile tenant', async () => (await Promise.all(replicas.map(held))).every((n) => n === CAPS.perNamespace), 30_000, 100);
+      await waitFor('every connection past the share to be answered', () => refusals.length === CAPS.total * 3 - CAPS.perNamespace * replicas.length, 30_000, 100);
       for (const text of refusals) {
         expect(text).toMatch(/^HTTP\/1\.1 503 /);
         expect(text).toContain('Retry-After: 1');

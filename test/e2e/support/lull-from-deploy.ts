@@ -2,13 +2,11 @@
 // other test runs: its own namespace, suffixed cluster-wide names, and a namespace selector so its
 // webhook and reconciler only see the test's namespaces. Everything else (images, RBAC rules,
 // replicas, probes) is what `kubectl apply -k deploy/` installs.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { SYSTEM_NAMESPACE } from '../../../core/annotations.ts';
-
-export const REPO = resolve(import.meta.dirname, '../../..');
+import { REPO, type Kubectl } from './kubectl.ts';
 
 export interface Isolation {
   /** Namespace the parts run in instead of lull-system. */
@@ -72,28 +70,9 @@ export function isolate(docs: readonly Doc[], iso: Isolation): Doc[] {
   });
 }
 
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export async function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<Run> {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? REPO });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.end(options.input);
-  const [code] = (await once(child, 'close')) as [number];
-  return { code, stdout, stderr };
-}
-
 /** `kubectl kustomize deploy/`, as documents. */
-export async function renderDeploy(kubectl: string): Promise<Doc[]> {
-  const r = await run(kubectl, ['kustomize', resolve(REPO, 'deploy')]);
-  if (r.code !== 0) throw new Error(`kubectl kustomize deploy/ failed: ${r.stderr}`);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Doc);
+export async function renderDeploy(kubectl: Kubectl): Promise<Doc[]> {
+  return parseAllDocuments(await kubectl(['kustomize', resolve(REPO, 'deploy')])).map((d) => d.toJS() as Doc);
 }
 
 export function toYaml(docs: readonly Doc[]): string {
@@ -108,24 +87,17 @@ export interface Installed {
 }
 
 /** Writes the isolated manifests to `file`, applies them and waits for every part to roll out. */
-export async function installIsolated(kubectl: string, kubeconfig: string, iso: Isolation, file: string): Promise<Installed> {
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  const { dirname } = await import('node:path');
-  const env = { ...process.env, KUBECONFIG: kubeconfig };
+export async function installIsolated(kubectl: Kubectl, iso: Isolation, file: string): Promise<Installed> {
   const docs = isolate(await renderDeploy(kubectl), iso);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, toYaml(docs));
-  const applied = await run(kubectl, ['apply', '-f', file], { env });
-  if (applied.code !== 0) throw new Error(`kubectl apply -f ${file} failed: ${applied.stderr}`);
-  for (const d of docs.filter((x) => x.kind === 'Deployment')) {
-    const r = await run(kubectl, ['rollout', 'status', `deploy/${d.metadata.name}`, '-n', iso.namespace, '--timeout=240s'], { env });
-    if (r.code !== 0) throw new Error(`deploy/${d.metadata.name} did not roll out: ${r.stderr}`);
-  }
+  await kubectl(['apply', '-f', file]);
+  for (const d of docs.filter((x) => x.kind === 'Deployment')) await kubectl(['rollout', 'status', `deploy/${d.metadata.name}`, '-n', iso.namespace, '--timeout=240s']);
   return {
     file,
     docs,
     async uninstall() {
-      await run(kubectl, ['delete', '-f', file, '--ignore-not-found', '--wait=false'], { env });
+      await kubectl.run(['delete', '-f', file, '--ignore-not-found', '--wait=false']);
     },
   };
 }
