@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `lull` as npm installs it (npx lull, npm install -g): plain JavaScript that any Node can start. It runs
-// bin/lull.ts on Node 24 or later, re-executed on the pinned Node 24 of node_modules when this one is older.
+// bin/lull-dev.ts (the product's commands and `lull cluster|demo`) on Node 24 or later, re-executed on
+// the pinned Node 24 of node_modules when this one is older.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const NEEDED_MAJOR = 24;
-const entry = fileURLToPath(new URL('./lull.ts', import.meta.url));
+const entry = fileURLToPath(new URL('./lull-dev.ts', import.meta.url));
 
 if (Number(process.versions.node.split('.')[0]) >= NEEDED_MAJOR) {
   await import(entry);

@@ -1,47 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
-import { LULL_IMAGE_REPOSITORY } from '../core/sidecar-contract.ts';
+// `lull`: the product's commands, as the image runs them (dist/lull.mjs is built from this file). The
+// development commands (`lull cluster`, `lull demo`) are bin/lull-dev.ts's, which it hands over to in a checkout.
+import { dispatch, productCommands } from './dispatch.ts';
 
-// Type stripping and compiling every module again costs a cold start hundreds of ms (a waking
-// sidecar pays it on the request path); Node's compile cache keeps both across starts.
-enableCompileCache(process.env.NODE_COMPILE_CACHE);
-
-// One binary, one subcommand per part: each part's main.ts exports `main(argv)`.
-const commands: Record<string, { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }> }> = {
-  cluster: { summary: 'run the local control plane (up|down|status|logs)', load: () => import('../test/cluster/cli.ts') },
-  sidecar: { summary: 'front an app in its pod: forward, record activity, probe, drain', load: () => import('../sidecar/main.ts') },
-  webhook: { summary: 'admission webhook: inject the sidecar, route Services, validate annotations', load: () => import('../webhook/main.ts') },
-  reconciler: { summary: 'one leader: onboard apps, put idle ones to sleep, route them to the interceptor', load: () => import('../reconciler/main.ts') },
-  interceptor: { summary: 'hold connections for sleeping apps, wake them, forward once ready', load: () => import('../interceptor/main.ts') },
-  status: { summary: 'the apps Lull manages: state, replicas, idle-after, last activity, last wake', load: () => import('../cli/status.ts') },
-  wake: { summary: 'wake a sleeping app now: lull wake deploy/NAME', load: () => import('../cli/wake.ts') },
-  sleep: { summary: 'put an app to sleep as soon as it is idle: lull sleep deploy/NAME', load: () => import('../cli/sleep.ts') },
-  teardown: { summary: 'before uninstalling Lull: wake every sleeping app and take Lull\'s routes off', load: () => import('../cli/teardown.ts') },
-  demo: { summary: 'start the local cluster, install Lull, and watch an app sleep and wake', load: () => import('../demo/main.ts') },
-};
-
-function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return `usage: lull <command> [args]\n       lull --version\n\ncommands:\n${lines.join('\n')}\n`;
-}
-
-const [name, ...rest] = process.argv.slice(2);
-if (name === '--version' || name === '-v' || name === 'version') {
-  // The webhook injects the sidecar image of its own version unless --sidecar-image says otherwise.
-  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  process.stdout.write(`lull ${version} (sidecar image ${LULL_IMAGE_REPOSITORY}:${version})\n`);
-  process.exit(0);
-}
-if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-  process.stdout.write(usage());
-  process.exit(name === undefined ? 2 : 0);
-}
-const command = commands[name];
-if (command === undefined) {
-  process.stderr.write(`lull: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
-  process.exit(2);
-}
-const { main } = await command.load();
-const code = await main(rest);
-if (typeof code === 'number') process.exitCode = code;
+await dispatch(productCommands, process.argv.slice(2));

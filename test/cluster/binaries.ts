@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { errors, lullError } from '../../core/errors.ts';
+import { lullError } from '../../core/errors.ts';
+import { clusterErrors } from './errors.ts';
 import { exec, run } from './exec.ts';
 import { REPO_ROOT } from './layout.ts';
 import {
@@ -129,7 +130,7 @@ function build(): Promise<string> {
     child.on('close', (code) => {
       const dir = stdout.trim().split('\n').at(-1) ?? '';
       if (code === 0 && dir !== '') resolvePromise(dir);
-      else reject(lullError(errors.clusterPrerequisite, 'the control-plane binaries', `${BUILD_SCRIPT} failed (exit ${code}); its output is above`));
+      else reject(lullError(clusterErrors.clusterPrerequisite, 'the control-plane binaries', `${BUILD_SCRIPT} failed (exit ${code}); its output is above`));
     });
   });
 }
@@ -139,14 +140,14 @@ export async function ensureBinaries(options: { build?: boolean; onBuild?: (why:
   const search = await findBinaries();
   if (search.found !== undefined) return search.found;
   const why = search.refused.join('; ');
-  if (options.build === false) throw lullError(errors.clusterPrerequisite, 'the pinned control-plane binaries', why);
+  if (options.build === false) throw lullError(clusterErrors.clusterPrerequisite, 'the pinned control-plane binaries', why);
   if (!(await goAvailable())) {
-    throw lullError(errors.clusterPrerequisite, 'the pinned control-plane binaries or Go to build them', `${why}; and no \`go\` on PATH`);
+    throw lullError(clusterErrors.clusterPrerequisite, 'the pinned control-plane binaries or Go to build them', `${why}; and no \`go\` on PATH`);
   }
   options.onBuild?.(why);
   const dir = await build();
   const { paths, missing } = await allIn(dir);
-  if (paths === undefined) throw lullError(errors.clusterPrerequisite, 'the control-plane binaries', `the build left ${missing.join(', ')} missing in ${dir}`);
+  if (paths === undefined) throw lullError(clusterErrors.clusterPrerequisite, 'the control-plane binaries', `the build left ${missing.join(', ')} missing in ${dir}`);
   return { source: 'built', paths, versions: await readPinnedVersions() };
 }
 

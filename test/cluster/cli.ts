@@ -2,7 +2,8 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { errors, LullError, lullError } from '../../core/errors.ts';
+import { LullError, lullError } from '../../core/errors.ts';
+import { clusterErrors } from './errors.ts';
 import { down, up } from './cluster.ts';
 import { clusterStatus, isHealthy } from './status.ts';
 import { clusterLayout } from './layout.ts';
@@ -71,7 +72,7 @@ async function runLogs(args: string[]): Promise<number> {
     return 2;
   }
   const file = await resolveLogFile(clusterLayout(), parseLogTarget(target, container));
-  if (!existsSync(file)) throw lullError(errors.clusterLogNotFound, target, `${file} does not exist (did the cluster start?)`);
+  if (!existsSync(file)) throw lullError(clusterErrors.clusterLogNotFound, target, `${file} does not exist (did the cluster start?)`);
   await pipeline(createReadStream(file), process.stdout, { end: false });
   return 0;
 }

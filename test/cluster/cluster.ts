@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { errors, lullError } from '../../core/errors.ts';
+import { lullError } from '../../core/errors.ts';
+import { clusterErrors } from './errors.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
 import { ensureArtefact } from './artefact.ts';
 import { ensureBinaries, findBinaries, node24Binary, type Binaries } from './binaries.ts';
@@ -66,7 +67,7 @@ const lockFile = (layout: ClusterLayout) => claimFiles(layout).lock;
 async function settleForeignClaim(r: Resolved, binaries: Binaries | undefined): Promise<void> {
   const owner = await claimOwner(r.layout);
   if (owner === undefined || owner === r.layout.stateDir) return;
-  if ((await liveComponents(owner)).length > 0) throw lullError(errors.clusterInUse, r.layout.bridge, owner, owner);
+  if ((await liveComponents(owner)).length > 0) throw lullError(clusterErrors.clusterInUse, r.layout.bridge, owner, owner);
   await timed(r, () => `cleaned up after the cluster in ${owner}`, () => cleanUp({ ...r, layout: { ...r.layout, stateDir: owner } }, binaries));
 }
 
@@ -131,7 +132,7 @@ async function startAndWait(plan: ComponentPlan, r: Resolved, tls: Tls): Promise
   if (!outcome.ok) {
     const last = await tail(log);
     if (last !== '') r.progress(`--- last lines of ${log} ---\n${last}\n---`);
-    throw lullError(errors.clusterComponentFailed, plan.name, outcome.reason, log);
+    throw lullError(clusterErrors.clusterComponentFailed, plan.name, outcome.reason, log);
   }
   r.progress(`${plan.name} ready (${seconds(performance.now() - t)})`);
 }
@@ -154,7 +155,7 @@ async function startAll(r: Resolved, binaries: Binaries): Promise<void> {
   await claim(r.layout);
   await timed(r, () => `network ready: ${r.layout.bridge} ${r.layout.gateway}, services ${r.layout.serviceCIDR}`, () => setUpNetwork(r.layout, r.log));
   const busy = await busyPorts(componentPorts(r.layout));
-  if (busy.length > 0) throw lullError(errors.clusterPortInUse, busy.map((p) => `${p.host}:${p.port} for ${p.what}`).join(', '));
+  if (busy.length > 0) throw lullError(clusterErrors.clusterPortInUse, busy.map((p) => `${p.host}:${p.port} for ${p.what}`).join(', '));
 
   const nodeBinary = node24Binary();
   await writeFile(files.kubeProxyConfig, stringify(kubeProxyConfig(r.layout)));
@@ -179,7 +180,7 @@ async function startAll(r: Resolved, binaries: Binaries): Promise<void> {
       async () => ((await apiGet(r.layout, tls, '/api/v1/namespaces/default/serviceaccounts/default').catch(() => undefined)) !== undefined ? { ok: true, detail: '' } : { ok: false, detail: 'not created yet' }),
       { timeoutMs: 30_000 },
     );
-    if (!outcome.ok) throw lullError(errors.clusterComponentFailed, 'kube-controller-manager (serviceaccount controller)', outcome.reason, logFilePath(files.logs, 'kube-controller-manager'));
+    if (!outcome.ok) throw lullError(clusterErrors.clusterComponentFailed, 'kube-controller-manager (serviceaccount controller)', outcome.reason, logFilePath(files.logs, 'kube-controller-manager'));
   });
 
   // A component that was ready once can still die early (say, the kubelet on its first heartbeat).
@@ -187,7 +188,7 @@ async function startAll(r: Resolved, binaries: Binaries): Promise<void> {
   if (unwell !== undefined) {
     const last = await tail(unwell.log);
     if (last !== '') r.progress(`--- last lines of ${unwell.log} ---\n${last}\n---`);
-    throw lullError(errors.clusterComponentFailed, unwell.name, `it was ready, then ${unwell.state === 'not running' ? 'exited' : `became unhealthy (${unwell.detail})`}`, unwell.log);
+    throw lullError(clusterErrors.clusterComponentFailed, unwell.name, `it was ready, then ${unwell.state === 'not running' ? 'exited' : `became unhealthy (${unwell.detail})`}`, unwell.log);
   }
 }
 

@@ -3,7 +3,8 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errors, lullError } from '../../core/errors.ts';
+import { lullError } from '../../core/errors.ts';
+import { clusterErrors } from './errors.ts';
 import { isRunning } from './processes.ts';
 
 export interface LockOptions {
@@ -26,7 +27,7 @@ export async function withLock<T>(lockFile: string, what: string, fn: () => Prom
     }
     const owner = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
     if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner)) {
-      if (Date.now() > deadline) throw lullError(errors.clusterBusy, owner, what);
+      if (Date.now() > deadline) throw lullError(clusterErrors.clusterBusy, owner, what);
       if (!told) options.onWait?.(owner);
       told = true;
       await sleep(200);

@@ -2,7 +2,8 @@
 // process kubelet at <podLogs>/<namespace>_<pod>/<container>.log.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errors, lullError } from '../../core/errors.ts';
+import { lullError } from '../../core/errors.ts';
+import { clusterErrors } from './errors.ts';
 import { COMPONENTS } from './components.ts';
 import { clusterFiles, type ClusterLayout } from './layout.ts';
 import { logFilePath } from './processes.ts';
@@ -31,14 +32,14 @@ export async function resolveLogFile(layout: ClusterLayout, target: LogTarget): 
   const files = clusterFiles(layout);
   if (target.kind === 'component') {
     if (!(COMPONENTS as readonly string[]).includes(target.name)) {
-      throw lullError(errors.clusterLogNotFound, target.name, `not a component (${COMPONENTS.join(', ')}) nor <namespace>/<pod>`);
+      throw lullError(clusterErrors.clusterLogNotFound, target.name, `not a component (${COMPONENTS.join(', ')}) nor <namespace>/<pod>`);
     }
     return logFilePath(files.logs, target.name);
   }
   const dir = join(files.podLogs, `${target.namespace}_${target.pod}`);
   const entries = await readdir(dir).catch(() => undefined);
-  if (entries === undefined) throw lullError(errors.clusterLogNotFound, `${target.namespace}/${target.pod}`, `${dir} does not exist (the pod never ran on this node)`);
+  if (entries === undefined) throw lullError(clusterErrors.clusterLogNotFound, `${target.namespace}/${target.pod}`, `${dir} does not exist (the pod never ran on this node)`);
   const choice = choosePodLog(entries, target.container);
-  if ('problem' in choice) throw lullError(errors.clusterLogNotFound, `${target.namespace}/${target.pod}`, choice.problem);
+  if ('problem' in choice) throw lullError(clusterErrors.clusterLogNotFound, `${target.namespace}/${target.pod}`, choice.problem);
   return join(dir, choice.file);
 }

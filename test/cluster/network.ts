@@ -2,7 +2,8 @@
 // sysctls forwarding needs, and a cleanup that removes all of it (and pods' leftovers) by name.
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { errors, lullError } from '../../core/errors.ts';
+import { lullError } from '../../core/errors.ts';
+import { clusterErrors } from './errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { conflictingRoutes, describeRoute, prefixLength, type RouteEntry } from './cidr.ts';
 import { exec, run } from './exec.ts';
@@ -72,7 +73,7 @@ export async function checkRoutes(layout: ClusterLayout): Promise<void> {
   const conflicts = conflictingRoutes(await hostRoutes(), [layout.podCIDR, layout.serviceCIDR], layout.bridge);
   if (conflicts.length > 0) {
     throw lullError(
-      errors.clusterRouteConflict,
+      clusterErrors.clusterRouteConflict,
       `${layout.podCIDR} and ${layout.serviceCIDR}`,
       conflicts.map(describeRoute).join(', '),
     );
@@ -83,7 +84,7 @@ export async function checkRoutes(layout: ClusterLayout): Promise<void> {
 async function checkNoOtherKubeProxy(): Promise<void> {
   if (await chainExists('iptables', 'nat', 'KUBE-SERVICES')) {
     throw lullError(
-      errors.clusterPrerequisite,
+      clusterErrors.clusterPrerequisite,
       'a host without another kube-proxy',
       'the iptables chain KUBE-SERVICES exists, so a Kubernetes node already runs on this host (if it is a leftover of ours, `npm run cluster -- down` removes it)',
     );

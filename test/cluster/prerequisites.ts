@@ -1,5 +1,6 @@
 // What the host must offer before the cluster can run: Linux, root, and the network tools.
-import { errors, lullError, type LullError } from '../../core/errors.ts';
+import { lullError, type LullError } from '../../core/errors.ts';
+import { clusterErrors } from './errors.ts';
 import { findBinaries, goAvailable, whichOnPath } from './binaries.ts';
 import { withSbin } from './exec.ts';
 
@@ -44,7 +45,7 @@ export async function prerequisiteProblems(): Promise<Problem[]> {
 }
 
 export function problemError(problem: Problem): LullError {
-  return lullError(errors.clusterPrerequisite, problem.what, problem.why);
+  return lullError(clusterErrors.clusterPrerequisite, problem.what, problem.why);
 }
 
 export async function assertHost(): Promise<void> {

@@ -27,7 +27,7 @@ onCluster('npm run demo', () => {
   });
 
   it('narrates serving, idle, asleep, a held request, the wake and the answer, then the commands to try', async () => {
-    const demo = await run(process.execPath, [resolve(REPO, 'bin/lull.ts'), 'demo', '--idle-after', '3s', '--namespace', DEMO_NS, '--install', installed!.file]);
+    const demo = await run(process.execPath, [resolve(REPO, 'bin/lull-dev.ts'), 'demo', '--idle-after', '3s', '--namespace', DEMO_NS, '--install', installed!.file]);
     const out = demo.stdout;
     expect(demo.stderr, `${out}\n${demo.stderr}`).toBe('');
     expect(demo.code, out).toBe(0);
