@@ -29,7 +29,7 @@ import { benchKubeconfig, clusterOrExit } from './prerequisites.ts';
 import { clusterLayout, REPO_ROOT } from '../test/cluster/layout.ts';
 import { inject } from '../webhook/inject.ts';
 import { buildRouteRecord, formatInterceptorRoute, ROUTE_SELECTOR } from '../core/interceptor-contract.ts';
-import { trimService, type ServiceObj } from '../reconciler/objects.ts';
+import { trimService, type ServiceObj } from '../core/objects.ts';
 import { buildSlice, type InterceptorEndpoint } from '../reconciler/slices.ts';
 
 const { values: args } = parseArgs({

@@ -3,7 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { KubeClient } from '../core/kube-client.ts';
 import { SIDECAR_PATHS, type ActivitySnapshot } from '../core/sidecar-contract.ts';
-import { trimPod } from '../reconciler/objects.ts';
+import { trimPod } from '../core/objects.ts';
 
 export interface Activity {
   /** Milliseconds since the last request or byte on any pod; measured on the pods' clocks, so skew does not matter. */

@@ -3,8 +3,8 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { AWAKE_HOURS, IDLE_AFTER, INJECTED, parseAnnotations, SLEPT_AT, SYSTEM_NAMESPACE, type AppSettings } from '../core/annotations.ts';
 import { membership } from '../core/opt-in.ts';
-import { phaseOf, stateOf } from '../reconciler/app.ts';
-import { trimDeployment } from '../reconciler/objects.ts';
+import { phaseOf, stateOf } from '../core/app-state.ts';
+import { trimDeployment } from '../core/objects.ts';
 
 /**
  * The states Lull writes, plus `onboarding`: opted in, but the sidecar or the state is not there yet, and

@@ -5,8 +5,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { buildEvent, EVENT_REASONS } from '../core/events.ts';
 import { errors, lullError } from '../core/errors.ts';
 import { PATCH, type KubeClient } from '../core/kube-client.ts';
-import { isTestFailure } from '../interceptor/kube.ts';
-import { scalePatch, wakeReplicas } from '../interceptor/wake.ts';
+import { isTestFailure, scalePatch, wakeReplicas } from '../core/wake.ts';
 import { appView, displayState } from './app-view.ts';
 import { COMMON_USAGE, durationFlag, parseFlags } from './flags.ts';
 import { preciseDuration } from './human.ts';
@@ -32,7 +31,7 @@ const awake = (d: V1Deployment) => displayState(d) === 'awake' && (d.status?.rea
 /** Scales it up from zero, guarded like the interceptor's: 'lost' when someone else woke it first. */
 export async function scaleUpFromZero(client: KubeClient, deployment: V1Deployment): Promise<{ result: 'scaled' | 'lost'; replicas: number }> {
   const { namespace, name } = deployment.metadata as { namespace: string; name: string };
-  const replicas = wakeReplicas(deployment);
+  const replicas = wakeReplicas(deployment.metadata?.annotations);
   try {
     await client.request('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/${name}/scale`, { body: scalePatch(replicas), contentType: PATCH.json });
   } catch (err) {

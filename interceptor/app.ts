@@ -9,6 +9,7 @@ import { clusterSettings } from '../core/cluster-defaults.ts';
 import { formatDuration } from '../core/duration.ts';
 import { buildEvent, EVENT_REASONS, type EventReason } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
+import { needsScale, wakeReplicas } from '../core/wake.ts';
 import { waitingPageOf } from '../core/waiting-page.ts';
 import { AppPage } from './app-page.ts';
 import { candidates, podOf, podsByName, type Candidate } from './endpoints.ts';
@@ -21,7 +22,6 @@ import type { HoldSettings } from './limits.ts';
 import { adminPortOf, ReadyProbe, type ReadyProbeOptions } from './readiness.ts';
 import type { Refusal } from './refuse.ts';
 import type { Route } from './routes.ts';
-import { needsScale, wakeReplicas } from './wake.ts';
 import type { Watched } from './watch.ts';
 import type { PageSource } from './waiting-room.ts';
 
@@ -313,7 +313,7 @@ export class App implements AppView {
 
   async #scale(deployment: V1Deployment): Promise<void> {
     this.#scaling = true;
-    const replicas = wakeReplicas(deployment);
+    const replicas = wakeReplicas(deployment.metadata?.annotations);
     const requested = new Date();
     try {
       const result = await this.#ctx.cluster.scale(this.namespace, this.deployment, replicas);

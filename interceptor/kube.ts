@@ -5,7 +5,7 @@ import type { CoreV1Event, KubeConfig, KubernetesListObject, KubernetesObject, V
 import { ROUTE_SELECTOR, SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
 import { isStatus, kubeClient, PATCH, KubeApiError } from '../core/kube-client.ts';
 import type { Logger } from '../core/log.ts';
-import { scalePatch, wakingPatch } from './wake.ts';
+import { isTestFailure, scalePatch, wakingPatch } from '../core/wake.ts';
 import { watchObjects, type Watched } from './watch.ts';
 
 export interface ClusterApi {
@@ -31,11 +31,6 @@ const KEEP_ALIVE_MS = 60_000;
 /** The HTTP status of a failed call, when it has one. */
 export function statusOf(err: unknown): number | undefined {
   return err instanceof KubeApiError ? err.statusCode : undefined;
-}
-
-/** A failed JSON-patch `test` comes back as 422 (Invalid) or, from some versions, 409. */
-export function isTestFailure(err: unknown): boolean {
-  return isStatus(err, 409, 422);
 }
 
 /** Pure: a Deployment's selector as a label selector string (matchLabels and matchExpressions). */

@@ -2,7 +2,7 @@
 import { Agent, request } from 'undici';
 import { SIDECAR_PATHS, type ActivitySnapshot } from '../core/sidecar-contract.ts';
 import type { PodAnswer } from './idle.ts';
-import type { PodObj } from './objects.ts';
+import type { PodObj } from '../core/objects.ts';
 
 export type AskPod = (pod: PodObj) => Promise<PodAnswer>;
 

@@ -4,7 +4,7 @@ import type { V1ConfigMap, V1Deployment, V1EndpointSlice, V1Service } from '@kub
 import { TOUCHED_AT } from '../core/annotations.ts';
 import { buildRouteRecord, parseRouteRecord, routeRecordName, type RouteRecord } from '../core/interceptor-contract.ts';
 import { isStatus, PATCH, type KubeClient } from '../core/kube-client.ts';
-import { trimDeployment, trimSlice, type DeploymentObj, type SliceObj } from './objects.ts';
+import { trimDeployment, trimSlice, type DeploymentObj, type SliceObj } from '../core/objects.ts';
 import type { DesiredSlice } from './slices.ts';
 
 /** Annotation changes: a value sets, null removes. */

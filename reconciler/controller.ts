@@ -9,7 +9,7 @@ import { newMemory, type AppMemory, type Context } from './context.ts';
 import { Deadlines, type Clock, systemClock } from './deadlines.ts';
 import type { Change } from './informers.ts';
 import type { ReconcilerMetrics } from './metrics.ts';
-import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceObj } from './objects.ts';
+import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceObj } from '../core/objects.ts';
 import { PortTable } from './ports.ts';
 import { reconcile } from './reconcile.ts';
 import { WorkQueue } from './queue.ts';

@@ -1,5 +1,5 @@
 // Label selectors: a Deployment's, a Service's, and the equality-based ones given on the command line.
-import type { LabelSelector } from './objects.ts';
+import type { LabelSelector } from '../core/objects.ts';
 
 /** Pure: a Deployment's label selector matches these labels (an empty selector matches nothing). */
 export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {

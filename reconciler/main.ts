@@ -13,7 +13,7 @@ import { parseSelector } from './labels.ts';
 import { elector, kubeLeaseStore } from './leader.ts';
 import { createMetrics } from './metrics.ts';
 import { ROUTE_SELECTOR } from '../core/interceptor-contract.ts';
-import { trimDeployment, trimNamespace, trimPod, trimRecord, trimService, trimSlice } from './objects.ts';
+import { trimDeployment, trimNamespace, trimPod, trimRecord, trimService, trimSlice } from '../core/objects.ts';
 import { buildServer } from './server.ts';
 import { podIndex, sliceIndex, World, type Informers } from './world.ts';
 

@@ -5,7 +5,7 @@ import { formatDuration } from '../core/duration.ts';
 import { EVENT_REASONS } from '../core/events.ts';
 import { stateOf, type App } from './app.ts';
 import type { Context } from './context.ts';
-import type { DeploymentObj, ServiceObj } from './objects.ts';
+import type { DeploymentObj, ServiceObj } from '../core/objects.ts';
 import { touch, touched } from './touch.ts';
 
 export const SIDECAR_PORT_NAME = /^lull-\d+$/;

@@ -4,7 +4,7 @@ import { ORIGINAL_TARGET_PORTS, REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE } from '.
 import { EVENT_REASONS } from '../core/events.ts';
 import { stateOf, wakeReplicas, type App } from './app.ts';
 import type { Context } from './context.ts';
-import type { ServiceObj } from './objects.ts';
+import type { ServiceObj } from '../core/objects.ts';
 import { deleteSlice, removeRoute, slicesLeft } from './routes.ts';
 import { ownEndpointsReady } from './slices.ts';
 import { appKey } from './world.ts';

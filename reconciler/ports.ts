@@ -2,7 +2,7 @@
 // ConfigMap per port, core/interceptor-contract.ts), so they are stable across restarts, have exactly
 // one owner (the apiserver keeps names unique), and are free again once the Service is gone.
 import { INTERCEPTOR_PORT_RANGE, sameRecord, servicePortKey, type InterceptorRoute, type RouteRecord } from '../core/interceptor-contract.ts';
-import type { ServicePort } from './objects.ts';
+import type { ServicePort } from '../core/objects.ts';
 
 export interface PortRange {
   first: number;

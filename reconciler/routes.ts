@@ -6,7 +6,7 @@ import { errors, lullError } from '../core/errors.ts';
 import { formatInterceptorRoute, INTERCEPTOR_PORT_RANGE, sameRecord, servicePortKey, type InterceptorRoute, type RouteRecord } from '../core/interceptor-contract.ts';
 import { isStatus } from '../core/kube-client.ts';
 import type { Context } from './context.ts';
-import type { ServiceObj, SliceObj } from './objects.ts';
+import type { ServiceObj, SliceObj } from '../core/objects.ts';
 import { allocate, interceptablePorts } from './ports.ts';
 import { buildSlice, isInterceptorSlice, sliceName, sliceUpToDate } from './slices.ts';
 import { appKey } from './world.ts';

@@ -11,7 +11,7 @@ import { isStatus } from '../core/kube-client.ts';
 import { stateOf, type App } from './app.ts';
 import type { Context } from './context.ts';
 import { decide, firstDeadline, type PodAnswer } from './idle.ts';
-import type { DeploymentObj, PodObj, ServiceObj } from './objects.ts';
+import type { DeploymentObj, PodObj, ServiceObj } from '../core/objects.ts';
 import { sidecarRouted, sidecarRoutingPending } from './onboard.ts';
 import { ensureRoute, syncSlice } from './routes.ts';
 import { OUTSIDE_RECHECK_MS, scheduleSleepMessage, type HoursNow } from './schedule.ts';

@@ -1,7 +1,7 @@
 // The interceptor EndpointSlice of a sleeping app's Service (docs/design.md "Routing" step 2): endpoints are
 // the ready interceptor pods, ports carry the Service's port names with the allocated interceptor ports.
 import { MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICE_MANAGED_BY, servicePortKey, type InterceptorRoute } from '../core/interceptor-contract.ts';
-import type { PodObj, ServiceObj, SliceObj } from './objects.ts';
+import type { PodObj, ServiceObj, SliceObj } from '../core/objects.ts';
 import { interceptablePorts } from './ports.ts';
 
 export interface InterceptorEndpoint {

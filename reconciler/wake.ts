@@ -8,7 +8,7 @@ import { EVENT_REASONS } from '../core/events.ts';
 import { isStatus } from '../core/kube-client.ts';
 import { stateOf, type App } from './app.ts';
 import type { Context } from './context.ts';
-import type { PodObj, ServiceObj } from './objects.ts';
+import type { PodObj, ServiceObj } from '../core/objects.ts';
 import { deleteSlice, ensureRoute, interceptorSlice, syncSlice } from './routes.ts';
 import { livePods } from './sleep.ts';
 import { ownEndpointsReady } from './slices.ts';

@@ -4,7 +4,7 @@ import { SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
 import { membership, type Membership } from '../core/opt-in.ts';
 import type { Informer } from './informers.ts';
 import { requirementsMatch, serviceSelects, type Requirement } from './labels.ts';
-import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceObj } from './objects.ts';
+import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceObj } from '../core/objects.ts';
 
 export interface Informers {
   namespaces: Informer<NamespaceObj>;

@@ -9,7 +9,7 @@ import { adminPortOf } from '../../../interceptor/readiness.ts';
 import { refusalOf, refusalResponse, requestVersion } from '../../../interceptor/refuse.ts';
 import { routeTable } from '../../../interceptor/routes.ts';
 import { parseConfig } from '../../../interceptor/config.ts';
-import { needsScale, scalePatch, wakeReplicas, wakingPatch } from '../../../interceptor/wake.ts';
+import { needsScale, scalePatch, wakeReplicas, wakingPatch } from '../../../core/wake.ts';
 import { errors, lullError } from '../../../core/errors.ts';
 import { buildRouteRecord, recordPort, routeRecordName } from '../../../core/interceptor-contract.ts';
 
@@ -77,10 +77,10 @@ describe('limits', () => {
 
 describe('wake', () => {
   it('wakes to the remembered replicas, else wake-replicas, else 1', () => {
-    expect(wakeReplicas({ metadata: { annotations: { 'lull.dev/replicas-before-sleep': '3', 'lull.dev/wake-replicas': '2' } } })).toBe(3);
-    expect(wakeReplicas({ metadata: { annotations: { 'lull.dev/replicas-before-sleep': '0', 'lull.dev/wake-replicas': '2' } } })).toBe(2);
-    expect(wakeReplicas({ metadata: { annotations: { 'lull.dev/replicas-before-sleep': 'x' } } })).toBe(1);
-    expect(wakeReplicas({ metadata: {} })).toBe(1);
+    expect(wakeReplicas({ 'lull.dev/replicas-before-sleep': '3', 'lull.dev/wake-replicas': '2' })).toBe(3);
+    expect(wakeReplicas({ 'lull.dev/replicas-before-sleep': '0', 'lull.dev/wake-replicas': '2' })).toBe(2);
+    expect(wakeReplicas({ 'lull.dev/replicas-before-sleep': 'x' })).toBe(1);
+    expect(wakeReplicas(undefined)).toBe(1);
   });
   it('guards the scale with a test of an empty (zero) spec, and the state with a test of sleeping', () => {
     // autoscaling/v1 Scale has `spec: {}` at zero (replicas is omitempty).

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { phaseOf, stateOf, wakeReplicas } from '../../../reconciler/app.ts';
 import { parseSelector, requirementsMatch, selectorMatches } from '../../../reconciler/labels.ts';
-import type { DeploymentObj, ServiceObj } from '../../../reconciler/objects.ts';
+import type { DeploymentObj, ServiceObj } from '../../../core/objects.ts';
 import { sidecarRouted, sidecarRoutingPending } from '../../../reconciler/onboard.ts';
 import { sleepBlocker } from '../../../reconciler/sleep.ts';
 import { nextTouchAt, touchDue } from '../../../reconciler/touch.ts';

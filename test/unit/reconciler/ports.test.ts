@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RouteRecord } from '../../../core/interceptor-contract.ts';
-import type { ServicePort } from '../../../reconciler/objects.ts';
+import type { ServicePort } from '../../../core/objects.ts';
 import { allocate, PortTable, sameRoute } from '../../../reconciler/ports.ts';
 
 const RANGE = { first: 20000, last: 20009 };

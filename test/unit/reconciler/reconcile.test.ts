@@ -11,7 +11,7 @@ import { Deadlines } from '../../../reconciler/deadlines.ts';
 import type { PodAnswer } from '../../../reconciler/idle.ts';
 import type { Cached, Informer } from '../../../reconciler/informers.ts';
 import { createMetrics } from '../../../reconciler/metrics.ts';
-import { trimRecord, type DeploymentObj, type NamespaceObj, type PodObj, type RecordObj, type ServiceObj, type SliceObj } from '../../../reconciler/objects.ts';
+import { trimRecord, type DeploymentObj, type NamespaceObj, type PodObj, type RecordObj, type ServiceObj, type SliceObj } from '../../../core/objects.ts';
 import { PortTable } from '../../../reconciler/ports.ts';
 import { reconcile } from '../../../reconciler/reconcile.ts';
 import { readyInterceptors } from '../../../reconciler/slices.ts';

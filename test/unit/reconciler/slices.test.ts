@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PodObj, ServiceObj, SliceObj } from '../../../reconciler/objects.ts';
+import type { PodObj, ServiceObj, SliceObj } from '../../../core/objects.ts';
 import { buildSlice, ownEndpointsReady, readyInterceptors, sliceName, sliceUpToDate } from '../../../reconciler/slices.ts';
 
 const service: ServiceObj = {

@@ -1,8 +1,9 @@
-// Waking: how many replicas, and the guarded patch that makes it happen once per app however many
-// interceptor replicas try at the same moment. Pure builders; the calls are in kube.ts.
+// Waking, as every part that wakes an app does it (the interceptor, the reconciler, `lull wake`): how
+// many replicas, and the guarded patch that makes it happen once per app however many try at once.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { parseAnnotations, REPLICAS_BEFORE_SLEEP, STATE } from '../core/annotations.ts';
-import { clusterSettings } from '../core/cluster-defaults.ts';
+import { parseAnnotations, REPLICAS_BEFORE_SLEEP, STATE, type AppSettings } from './annotations.ts';
+import { clusterSettings } from './cluster-defaults.ts';
+import { isStatus } from './kube-client.ts';
 
 export interface PatchOp {
   op: 'test' | 'replace' | 'add';
@@ -15,12 +16,11 @@ function annotationPath(key: string): string {
   return `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
-/** The remembered replica count, else `lull.dev/wake-replicas` (default 1). */
-export function wakeReplicas(deployment: Pick<V1Deployment, 'metadata'>): number {
-  const annotations = deployment.metadata?.annotations;
+/** The remembered replica count, else `lull.dev/wake-replicas` (default 1; `settings` when already parsed). */
+export function wakeReplicas(annotations: Record<string, string> | undefined, settings?: AppSettings): number {
   const remembered = annotations?.[REPLICAS_BEFORE_SLEEP];
   if (remembered !== undefined && /^\d+$/.test(remembered) && Number(remembered) >= 1) return Number(remembered);
-  return parseAnnotations(annotations, clusterSettings()).settings.wakeReplicas;
+  return (settings ?? parseAnnotations(annotations, clusterSettings()).settings).wakeReplicas;
 }
 
 /**
@@ -47,4 +47,9 @@ export function wakingPatch(): PatchOp[] {
 /** Whether the app is at zero and needs this interceptor to scale it. */
 export function needsScale(deployment: Pick<V1Deployment, 'spec'>): boolean {
   return (deployment.spec?.replicas ?? 1) === 0;
+}
+
+/** A failed JSON-patch `test` (someone else scaled or marked it first) comes back as 422 (Invalid) or, from some versions, 409. */
+export function isTestFailure(err: unknown): boolean {
+  return isStatus(err, 409, 422);
 }
