@@ -1,7 +1,7 @@
 // `lull status`'s schedule: where an app with awake-hours stands now and its next transition (pure).
 import { awakeHoursOf, type OutsideHours } from '../core/awake-hours.ts';
 import { describeInstant, momentOf } from '../core/schedule.ts';
-import { humanDuration } from './human.ts';
+import { humanDuration } from '../core/duration.ts';
 
 /** In `-o json|yaml`: times as RFC 3339. */
 export interface ScheduleStatus {

@@ -8,7 +8,7 @@ import { errors, lullError } from '../core/errors.ts';
 import { isStatus, PATCH, type KubeClient } from '../core/kube-client.ts';
 import { displayState } from './app-view.ts';
 import { COMMON_USAGE, durationFlag, parseFlags } from './flags.ts';
-import { humanDuration, preciseDuration } from './human.ts';
+import { humanDuration, preciseDuration } from '../core/duration.ts';
 import { connect, contextNamespace } from './kubeconfig.ts';
 import { resolveApp } from './resolve.ts';
 import { runCommand } from './run.ts';

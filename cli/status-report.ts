@@ -1,10 +1,9 @@
 // `lull status` output from what was read (pure): one item per app, then a table, JSON or YAML.
 import { stringify } from 'yaml';
 import { describeProblem, type AppProblem } from '../core/app-problems.ts';
-import { formatDuration } from '../core/duration.ts';
+import { formatDuration, humanDuration, preciseDuration } from '../core/duration.ts';
 import type { Activity } from './activity.ts';
 import type { AppView } from './app-view.ts';
-import { humanDuration, preciseDuration } from './human.ts';
 import { formatTable } from './table.ts';
 import type { LastWake } from './wakes.ts';
 import { scheduleLine, scheduleStatus, type ScheduleStatus } from './schedule-line.ts';

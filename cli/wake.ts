@@ -2,13 +2,13 @@
 // interceptor's guarded scale from zero; the reconciler then finishes the wake as for any other.
 import { hostname } from 'node:os';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { buildEvent, EVENT_REASONS } from '../core/events.ts';
+import { EVENT_REASONS, eventRecorder, postEvent } from '../core/events.ts';
 import { errors, lullError } from '../core/errors.ts';
 import { PATCH, type KubeClient } from '../core/kube-client.ts';
 import { isTestFailure, scalePatch, wakeReplicas } from '../core/wake.ts';
 import { appView, displayState } from './app-view.ts';
 import { COMMON_USAGE, durationFlag, parseFlags } from './flags.ts';
-import { preciseDuration } from './human.ts';
+import { preciseDuration } from '../core/duration.ts';
 import { connect, contextNamespace } from './kubeconfig.ts';
 import { readClusterDefaults } from './read.ts';
 import { resolveApp } from './resolve.ts';
@@ -39,14 +39,8 @@ export async function scaleUpFromZero(client: KubeClient, deployment: V1Deployme
     throw err;
   }
   // Best effort, so `kubectl describe` tells who woke it.
-  const event = buildEvent({
-    target: { namespace, name, ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}) },
-    reason: EVENT_REASONS.waking,
-    message: `Scaled from 0 to ${replicas} by \`lull wake\``,
-    component: 'lull-cli',
-    instance: hostname(),
-  });
-  await client.request('POST', `/api/v1/namespaces/${namespace}/events`, { body: event }).catch(() => undefined);
+  const record = eventRecorder(postEvent(client), { component: 'lull-cli', instance: hostname() });
+  await record({ namespace, name, ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}) }, EVENT_REASONS.waking, `Scaled from 0 to ${replicas} by \`lull wake\``);
   return { result: 'scaled', replicas };
 }
 

@@ -1,6 +1,7 @@
-// The last wake of each app, from the Events Lull recorded: the reconciler's Woke says how long it took.
+// The last wake of each app, from the Events Lull recorded: the reconciler's Woke carries how long it took
+// (WAKE_DURATION_MS), as data.
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { EVENT_REASONS } from '../core/events.ts';
+import { EVENT_REASONS, WAKE_DURATION_MS } from '../core/events.ts';
 
 export interface LastWake {
   /** When the app was declared awake (epoch ms). */
@@ -15,14 +16,10 @@ export function eventTime(event: CoreV1Event): number {
   return value === undefined ? 0 : new Date(value as unknown as string).getTime();
 }
 
-// reconciler/wake.ts writes "Ready 850ms after the wake began (...)" or "Ready 1.2s after ...".
-const READY = /^Ready (\d+(?:\.\d+)?)(ms|s) after the wake began/;
-
-/** Pure: the duration a Woke message states, in ms. */
-export function wokeDuration(message: string | undefined): number | undefined {
-  const match = READY.exec(message ?? '');
-  if (!match) return undefined;
-  return Number(match[1]) * (match[2] === 's' ? 1000 : 1);
+/** Pure: the duration a Woke Event records, in ms. */
+export function wokeDuration(event: CoreV1Event): number | undefined {
+  const value = event.metadata?.annotations?.[WAKE_DURATION_MS];
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /** Pure: the latest Woke of each Deployment ("namespace/name" keys). */
@@ -33,7 +30,7 @@ export function lastWakes(events: readonly CoreV1Event[]): Map<string, LastWake>
     const key = `${event.involvedObject.namespace ?? event.metadata?.namespace}/${event.involvedObject.name}`;
     const at = eventTime(event);
     if ((out.get(key)?.at ?? -1) >= at) continue;
-    const durationMs = wokeDuration(event.message);
+    const durationMs = wokeDuration(event);
     out.set(key, durationMs === undefined ? { at } : { at, durationMs });
   }
   return out;

@@ -1,7 +1,7 @@
 /**
- * A Kubernetes MicroTime (Lease renewTime/acquireTime, events.k8s.io eventTime): the apiserver wants
- * exactly six fractional digits, and client-node sends a Date as JS's three, which is refused.
+ * A Kubernetes MicroTime (Lease renewTime/acquireTime, Event eventTime): the apiserver wants exactly
+ * six fractional digits, and JS dates (client-node's too) give three, which is refused.
  */
-export function microTime(date: Date = new Date()): Date {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+export function microTime(at: Date | number = new Date()): string {
+  return new Date(at).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

@@ -4,7 +4,7 @@ import { kubeClient } from '../core/kube-client.ts';
 import { down, up } from '../test/cluster/cluster.ts';
 import { clusterLayout } from '../test/cluster/layout.ts';
 import { liveUsers, register, unregister } from '../test/cluster/sharing.ts';
-import { preciseDuration } from '../cli/human.ts';
+import { preciseDuration } from '../core/duration.ts';
 import { loadCliKubeconfig } from '../cli/kubeconfig.ts';
 import { runCommand } from '../cli/run.ts';
 import { kubectlRunner } from './kubectl.ts';

@@ -1,6 +1,6 @@
 // How the demo speaks: numbered steps, ✓ lines with the time they took, indented details, and on a
 // terminal one live line that is rewritten in place (a countdown), plain lines otherwise (CI logs).
-import { preciseDuration } from '../cli/human.ts';
+import { preciseDuration } from '../core/duration.ts';
 
 export interface Narrator {
   step(title: string): void;

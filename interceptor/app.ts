@@ -2,12 +2,12 @@
 // pods and EndpointSlices watched only meanwhile, the wake, the sidecars asked for readiness, and the
 // Hold of its connections. Dropped when idle, so cost follows the apps being woken, not the cluster.
 import { createHash } from 'node:crypto';
-import { V1MicroTime, type CoreV1Event, type V1Deployment, type V1EndpointSlice, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import { parseAnnotations, SLEPT_AT } from '../core/annotations.ts';
 import { opensAtText } from '../core/awake-hours.ts';
 import { clusterSettings } from '../core/cluster-defaults.ts';
 import { formatDuration } from '../core/duration.ts';
-import { buildEvent, EVENT_REASONS, type EventReason } from '../core/events.ts';
+import { EVENT_REASONS, eventRecorder, type EventReason, type RecordEvent } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
 import { needsScale, wakeReplicas } from '../core/wake.ts';
 import { waitingPageOf } from '../core/waiting-page.ts';
@@ -57,6 +57,7 @@ export class App implements AppView {
   /** Last connection, for dropping idle apps. */
   lastUsed = Date.now();
   readonly #ctx: AppContext;
+  readonly #recordEvent: RecordEvent;
   readonly #log: Logger;
   readonly #deploymentWatch: Watched<V1Deployment>;
   /** The Deployment from one GET at first contact: stands in until its watch has listed. */
@@ -90,6 +91,7 @@ export class App implements AppView {
     this.name = `${namespace}/${deployment}`;
     this.#ctx = ctx;
     this.#log = ctx.log.child({ app: this.name });
+    this.#recordEvent = eventRecorder((_namespace, event) => ctx.cluster.record(event as unknown as CoreV1Event), ctx.source, this.#log);
     this.#page = new AppPage(namespace, deployment, {
       getConfigMap: (ns, name) => ctx.cluster.getConfigMap(ns, name),
       elapsedMs: () => this.#sinceEpisode(),
@@ -367,20 +369,9 @@ export class App implements AppView {
   #record(reason: EventReason, message: string, now = new Date()): void {
     const deployment = this.#deploymentObject();
     const uid = deployment?.metadata?.uid;
-    const built = buildEvent({ target: { namespace: this.namespace, name: this.deployment, ...(uid ? { uid } : {}) }, reason, message, ...this.#ctx.source, now, type: reason === EVENT_REASONS.wakeFailed || reason === EVENT_REASONS.waitingPageUnavailable ? 'Warning' : 'Normal' }) as unknown as CoreV1Event;
-    const event: CoreV1Event = {
-      ...built,
-      // Microseconds, besides the legacy whole seconds: Lull's steps can be ordered and timed from Events.
-      eventTime: new V1MicroTime(now.getTime()),
-      action: reason,
-    };
     // Every replica holding for the app sees the failure: one name per sleep, so only the first is recorded.
     const slept = deployment?.metadata?.annotations?.[SLEPT_AT];
-    if (reason === EVENT_REASONS.wakeFailed && slept !== undefined) {
-      event.metadata = { ...event.metadata, name: `${this.deployment}.wakefailed-${createHash('sha256').update(`${uid}/${slept}`).digest('hex').slice(0, 12)}` };
-    }
-    this.#ctx.cluster.record(event).catch((err) => {
-      if (statusOf(err) !== 409) this.#log.warn({ err: (err as Error).message, reason }, 'cannot record the Event');
-    });
+    const once = reason === EVENT_REASONS.wakeFailed && slept !== undefined ? `${this.deployment}.wakefailed-${createHash('sha256').update(`${uid}/${slept}`).digest('hex').slice(0, 12)}` : undefined;
+    void this.#recordEvent({ namespace: this.namespace, name: this.deployment, ...(uid ? { uid } : {}) }, reason, message, reason === EVENT_REASONS.wakeFailed || reason === EVENT_REASONS.waitingPageUnavailable ? 'Warning' : 'Normal', { now, ...(once ? { name: once } : {}) });
   }
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../core/log.ts';
 import type { Api } from './api.ts';
 import type { AskPod } from './activity.ts';
 import type { Deadlines } from './deadlines.ts';
-import type { RecordEvent } from './events.ts';
+import type { RecordEvent } from '../core/events.ts';
 import type { ReconcilerMetrics } from './metrics.ts';
 import type { PortTable } from './ports.ts';
 import type { InterceptorEndpoint } from './slices.ts';

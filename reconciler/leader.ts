@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { errors, lullError } from '../core/errors.ts';
 import { isStatus, PATCH, type KubeClient } from '../core/kube-client.ts';
 import type { Logger } from '../core/log.ts';
+import { microTime } from '../core/micro-time.ts';
 import type { LeaseSettings } from './config.ts';
 
 export interface LeaseRecord {
@@ -107,8 +108,6 @@ export interface Elector {
   /** Stops campaigning; a leader steps down and releases the Lease so a standby takes over at once. */
   stop(): Promise<void>;
 }
-
-const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 export function elector(options: ElectorOptions): Elector {
   const { store, settings, logger } = options;

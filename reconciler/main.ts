@@ -1,13 +1,13 @@
 // `lull reconciler`: wires configuration, informers, leader election, the controller and the server.
 import { once } from 'node:events';
 import { EXCLUDED_NAMESPACES } from '../core/annotations.ts';
+import { eventRecorder, postEvent } from '../core/events.ts';
 import { kubeClient, loadKubeConfig } from '../core/kube-client.ts';
 import { createLogger } from '../core/log.ts';
 import { activityClient } from './activity.ts';
 import { api } from './api.ts';
 import { parseConfig, USAGE, type ReconcilerConfig } from './config.ts';
 import { Controller } from './controller.ts';
-import { eventRecorder } from './events.ts';
 import { informer, type Change } from './informers.ts';
 import { parseSelector } from './labels.ts';
 import { elector, kubeLeaseStore } from './leader.ts';
@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     world,
     api: api(client, config.namespace),
     ask: activity.ask,
-    record: eventRecorder(client, config.lease.identity, logger),
+    record: eventRecorder(postEvent(client), { component: 'lull-reconciler', instance: config.lease.identity }, logger),
     metrics,
     logger,
     workers: config.workers,

@@ -67,6 +67,6 @@ export async function wakeAtStart(ctx: Context, app: App, h: HoursNow | undefine
     EVENT_REASONS.waking,
     `Awake-hours "${h.hours.schedule.text}" open ${describeInstant(h.hours.schedule.zone, opens)}: scaled from 0 to ${replicas} ${formatDuration(h.leadMs)} ahead (wake-at-start)`,
     'Normal',
-    'schedule',
+    { action: 'schedule' },
   );
 }

@@ -149,7 +149,7 @@ export async function sleep(ctx: Context, app: App, services: readonly ServiceOb
       ? scheduleSleepMessage(outsideHours, before)
       : `No request for ${formatDuration(idleForMs)} (idle-after ${formatDuration(app.settings.idleAfterMs)}): scaled from ${before} to 0; requests now wake it through the interceptor`,
     'Normal',
-    outsideHours ? 'schedule' : 'idle',
+    { action: outsideHours ? 'schedule' : 'idle' },
   );
 }
 

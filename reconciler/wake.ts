@@ -2,9 +2,9 @@
 // interceptor pods; once replicas are back (the interceptor, a user's scale, a GitOps re-apply) each
 // slice goes as soon as that Service's own endpoints are ready, and then the app is awake.
 import { REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE } from '../core/annotations.ts';
-import { formatDuration } from '../core/duration.ts';
+import { formatDuration, preciseDuration } from '../core/duration.ts';
 import { errors, lullError } from '../core/errors.ts';
-import { EVENT_REASONS } from '../core/events.ts';
+import { EVENT_REASONS, WAKE_DURATION_MS } from '../core/events.ts';
 import { isStatus } from '../core/kube-client.ts';
 import { stateOf, type App } from './app.ts';
 import type { Context } from './context.ts';
@@ -13,7 +13,6 @@ import { deleteSlice, ensureRoute, interceptorSlice, syncSlice } from './routes.
 import { livePods } from './sleep.ts';
 import { ownEndpointsReady } from './slices.ts';
 
-const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`);
 
 /** Asleep: every Service routes to the interceptor, whatever pods it has today. */
 export async function keepAsleep(ctx: Context, app: App, services: readonly ServiceObj[]): Promise<void> {
@@ -90,7 +89,9 @@ export async function finishWake(ctx: Context, app: App, services: readonly Serv
   app.memory.wakeFailedReported = false;
   app.memory.wokeBySchedule = false;
   const how = trigger === 'interceptor' ? 'woken by a request' : trigger === 'schedule' ? 'woken ahead of its awake-hours (wake-at-start)' : `scaled to ${d.replicas} by someone other than Lull`;
-  ctx.record({ namespace: app.namespace, name: app.name, uid: d.metadata.uid }, EVENT_REASONS.woke, `Ready ${seconds(took)} after the wake began (${how}); requests go straight to the app again`);
+  ctx.record({ namespace: app.namespace, name: app.name, uid: d.metadata.uid }, EVENT_REASONS.woke, `Ready ${preciseDuration(took)} after the wake began (${how}); requests go straight to the app again`, 'Normal', {
+    annotations: { [WAKE_DURATION_MS]: String(Math.round(took)) },
+  });
 }
 
 /** Awake with interceptor slices left over (a sleep undone, a state removed by a replace): tidy up quietly. */

@@ -1,7 +1,7 @@
 // The Node object and its Lease: registered once, kept fresh so the node lifecycle controller
 // never marks the node NotReady.
 import { cpus, totalmem, release } from 'node:os';
-import type { CoordinationV1Api, CoreV1Api, V1Node, V1NodeCondition } from '@kubernetes/client-node';
+import type { CoordinationV1Api, CoreV1Api, V1MicroTime, V1Node, V1NodeCondition } from '@kubernetes/client-node';
 import { microTime } from '../../../core/micro-time.ts';
 import type { KubeletConfig } from './config.ts';
 
@@ -87,7 +87,8 @@ export class NodeHeartbeat {
   private async renewLease(): Promise<void> {
     const name = this.config.nodeName;
     const namespace = 'kube-node-lease';
-    const spec = { holderIdentity: name, leaseDurationSeconds: LEASE_SECONDS, renewTime: microTime() };
+    // client-node would serialise a Date with three fractional digits: the six-digit string goes as it is.
+    const spec = { holderIdentity: name, leaseDurationSeconds: LEASE_SECONDS, renewTime: microTime() as unknown as V1MicroTime };
     try {
       const lease = await this.coordination.readNamespacedLease({ name, namespace });
       lease.spec = { ...lease.spec, ...spec };

@@ -6,7 +6,7 @@ import { DEFAULTS } from '../../../core/annotations.ts';
 import { clusterDefaultsFromConfigMap, clusterDefaultsFromEnv } from '../../../core/cluster-defaults.ts';
 import { combine } from '../../../cli/activity.ts';
 import { appView, displayState, isManaged } from '../../../cli/app-view.ts';
-import { humanDuration, preciseDuration } from '../../../cli/human.ts';
+import { humanDuration, preciseDuration } from '../../../core/duration.ts';
 import { kubeconfigFiles, mergeKubeconfigs } from '../../../cli/kubeconfig.ts';
 import { notManagedReason } from '../../../cli/resolve.ts';
 import { restorePatch } from '../../../cli/sleep.ts';
@@ -108,12 +108,18 @@ describe('an app as lull status sees it', () => {
     expect(combine([], 1)).toBeUndefined();
   });
 
-  it("finds the last wake's duration in the reconciler's Woke Events", () => {
-    expect(wokeDuration('Ready 850ms after the wake began (woken by a request); ...')).toBe(850);
-    expect(wokeDuration('Ready 1.5s after the wake began (scaled to 1 by someone other than Lull)')).toBe(1500);
-    expect(wokeDuration('something else')).toBeUndefined();
-    const event = (message: string, at: string): CoreV1Event => ({ metadata: {}, involvedObject: { kind: 'Deployment', namespace: 'team', name: 'web' }, reason: 'Woke', message, lastTimestamp: new Date(at) });
-    const wakes = lastWakes([event('Ready 2.0s after the wake began', '2026-01-01T00:00:10Z'), event('Ready 900ms after the wake began', '2026-01-01T00:05:00Z'), { ...event('x', '2026-01-01T00:09:00Z'), reason: 'Slept' }]);
+  it("finds the last wake's duration in the reconciler's Woke Events, as data", () => {
+    const event = (durationMs: string | undefined, at: string): CoreV1Event => ({
+      metadata: durationMs === undefined ? {} : { annotations: { 'lull.dev/wake-duration-ms': durationMs } },
+      involvedObject: { kind: 'Deployment', namespace: 'team', name: 'web' },
+      reason: 'Woke',
+      message: 'Ready 1.2s after the wake began (the text is for people)',
+      lastTimestamp: new Date(at),
+    });
+    expect(wokeDuration(event('850', '2026-01-01T00:00:10Z'))).toBe(850);
+    expect(wokeDuration(event('soon', '2026-01-01T00:00:10Z'))).toBeUndefined();
+    expect(wokeDuration(event(undefined, '2026-01-01T00:00:10Z'))).toBeUndefined();
+    const wakes = lastWakes([event('2000', '2026-01-01T00:00:10Z'), event('900', '2026-01-01T00:05:00Z'), { ...event('5', '2026-01-01T00:09:00Z'), reason: 'Slept' }]);
     expect(wakes.get('team/web')).toEqual({ at: Date.parse('2026-01-01T00:05:00Z'), durationMs: 900 });
   });
 

@@ -185,7 +185,7 @@ function setup(s: Setup) {
     world,
     api: fakeApi,
     ask,
-    record: (_t, reason, message) => events.push(`${reason}: ${message}`),
+    record: async (_t, reason, message, _type, extra) => void events.push(`${reason}: ${message}${extra?.annotations ? ` ${JSON.stringify(extra.annotations)}` : ''}`),
     metrics: createMetrics({ processMetrics: false }),
     logger: createLogger('test', 'silent'),
     deadlines: new Deadlines(() => {}),
@@ -282,7 +282,7 @@ describe('reconcile', () => {
     });
     await reconcile(ready.ctx, 'shop/web');
     expect(ready.calls).toEqual(['delete slice web-lull', 'annotate deployment {"lull.dev/state":"awake","lull.dev/replicas-before-sleep":null,"lull.dev/slept-at":null} if 100']);
-    expect(ready.events).toEqual(['Woke: Ready 0ms after the wake began (scaled to 3 by someone other than Lull); requests go straight to the app again']);
+    expect(ready.events).toEqual(['Woke: Ready 0ms after the wake began (scaled to 3 by someone other than Lull); requests go straight to the app again {"lull.dev/wake-duration-ms":"0"}']);
   });
 
   it('onboards: touches an opted-in Deployment without the sidecar, then waits before touching again', async () => {
@@ -426,7 +426,7 @@ describe('reconcile with awake-hours (NOW is Wednesday 2024-05-01 12:00 UTC)', (
   /** Events with their action (the data that says why). */
   function withActions(ctx: Context) {
     const recorded: string[] = [];
-    ctx.record = (_t, reason, message, _type, action) => recorded.push(`${reason} [${action ?? ''}]: ${message}`);
+    ctx.record = async (_t, reason, message, _type, extra) => void recorded.push(`${reason} [${extra?.action ?? ''}]: ${message}`);
     return recorded;
   }
   const asleep = (annotations: Record<string, string>) =>
