@@ -2,7 +2,8 @@
 // works from a laptop): the most recent activity on any pod, and what is in flight now.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { KubeClient } from '../core/kube-client.ts';
-import { SIDECAR_PATHS, type ActivitySnapshot } from '../core/sidecar-contract.ts';
+import { askActivityThroughApiserver } from '../core/sidecar-admin-client.ts';
+import type { ActivitySnapshot } from '../core/sidecar-contract.ts';
 import { trimPod } from '../core/objects.ts';
 
 export interface Activity {
@@ -40,12 +41,6 @@ export function askablePods(pods: readonly V1Pod[]): Array<{ namespace: string; 
 
 export async function askActivity(client: KubeClient, pods: readonly V1Pod[], timeoutMs = 2000): Promise<Activity | undefined> {
   const targets = askablePods(pods);
-  const answers = await Promise.all(
-    targets.map((p) =>
-      client
-        .request<ActivitySnapshot>('GET', `/api/v1/namespaces/${p.namespace}/pods/${p.name}:${p.port}/proxy${SIDECAR_PATHS.activity}`, { timeoutMs })
-        .catch(() => undefined),
-    ),
-  );
-  return combine(answers.filter((a): a is ActivitySnapshot => a !== undefined && typeof a.now === 'number'), targets.length);
+  const answers = await Promise.all(targets.map((p) => askActivityThroughApiserver(client, p, timeoutMs)));
+  return combine(answers.filter((a): a is ActivitySnapshot => !('error' in a)), targets.length);
 }

@@ -1,37 +1,8 @@
 // Learning the moment a new pod can serve: its sidecar's `/lull/wait-ready` long poll answers as soon
 // as the sidecar's fast probe sees the app accept, well before the kubelet's readiness period would.
-import { request } from 'node:http';
 import type { V1Pod } from '@kubernetes/client-node';
-import { SIDECAR_ADMIN_PORT, SIDECAR_ADMIN_PORT_NAME, SIDECAR_PATHS, SIDECAR_WAIT_READY_MAX_MS } from '../core/sidecar-contract.ts';
-
-/** `busy`: the sidecar holds as many long polls as it allows (503 with Retry-After); ask again later. */
-export type WaitResult = 'ready' | 'not-ready' | 'busy' | 'no-sidecar';
-
-const CONNECT_TIMEOUT_MS = 1000;
-
-/** One long poll. Rejects when the sidecar cannot be reached (not listening yet, pod gone). */
-export function waitReady(address: string, adminPort: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      // The sidecar refuses a longer wait than it allows: a longer hold asks again.
-      { host: address, port: adminPort, path: `${SIDECAR_PATHS.waitReady}?timeout=${Math.max(1, Math.min(SIDECAR_WAIT_READY_MAX_MS, Math.round(timeoutMs)))}ms`, agent: false, signal },
-      (res) => {
-        res.resume();
-        res.on('error', reject);
-        const status = res.statusCode;
-        const result: WaitResult = status === 200 ? 'ready' : status === 503 ? (res.headers['retry-after'] !== undefined ? 'busy' : 'not-ready') : 'no-sidecar';
-        res.on('end', () => resolve(result));
-      },
-    );
-    req.setNoDelay(true);
-    // A connect that hangs (an address not routed yet) is retried rather than waited out.
-    const timer = setTimeout(() => req.destroy(new Error(`connect to ${address}:${adminPort} timed out`)), CONNECT_TIMEOUT_MS);
-    req.once('socket', (socket) => socket.once('connect', () => clearTimeout(timer)));
-    req.once('close', () => clearTimeout(timer));
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { waitReady, type WaitResult } from '../core/sidecar-admin-client.ts';
+import { SIDECAR_ADMIN_PORT, SIDECAR_ADMIN_PORT_NAME } from '../core/sidecar-contract.ts';
 
 /** Pure: the sidecar's admin port on a pod, found by its port name; the contract's default otherwise. */
 export function adminPortOf(pod: Pick<V1Pod, 'spec'> | undefined): number {
