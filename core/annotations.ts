@@ -15,6 +15,8 @@ export const OUTSIDE_HOURS = 'lull.dev/outside-hours';
 export const WAKE_AT_START = 'lull.dev/wake-at-start';
 /** A page for browsers while the app wakes: "true", "false" or "configmap/NAME" (core/waiting-page.ts). */
 export const WAITING_PAGE = 'lull.dev/waiting-page';
+/** Set (by `lull sleep`) to ask for a sleep now; the reconciler clears it once asleep (core/sleep-request.ts). */
+export const SLEEP_REQUESTED_AT = 'lull.dev/sleep-requested-at';
 
 /** Namespace label that opts every Deployment in. */
 export const INJECT_LABEL = 'lull.dev/inject';

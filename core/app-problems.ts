@@ -1,7 +1,7 @@
 // Settings that are admitted but cannot work, phrased once: the webhook warns with them, `lull status`
 // shows them, the reconciler blocks a sleep with the same words.
 import type { V1PodSpec, V1Probe, V1Service } from '@kubernetes/client-node';
-import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, INJECT_LABEL, LULL_OWNED, MAX_HELD, OUTSIDE_HOURS, PREFIX, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS } from './annotations.ts';
+import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, INJECT_LABEL, LULL_OWNED, MAX_HELD, OUTSIDE_HOURS, PREFIX, SLEEP_REQUESTED_AT, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS } from './annotations.ts';
 import { formatDuration } from './duration.ts';
 import { errors, lullError, type ErrorDef } from './errors.ts';
 import { nearest } from './nearest.ts';
@@ -18,7 +18,8 @@ export interface AppProblem {
 
 /** The annotations a user sets on a Deployment: what a typo is matched against. */
 export const USER_ANNOTATIONS: readonly string[] = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE];
-const KNOWN: ReadonlySet<string> = new Set([...USER_ANNOTATIONS, ...LULL_OWNED]);
+// A sleep request is a command (`lull sleep` sets it), not a setting: known, but not offered for typos.
+const KNOWN: ReadonlySet<string> = new Set([...USER_ANNOTATIONS, SLEEP_REQUESTED_AT, ...LULL_OWNED]);
 
 function problem(def: ErrorDef, effect: Effect, ...args: unknown[]): AppProblem {
   return { code: def.code, effect, message: lullError(def, ...args).message };

@@ -4,6 +4,7 @@ import { clusterSettings } from '../core/cluster-defaults.ts';
 import { parseAnnotations, type AppSettings } from '../core/annotations.ts';
 import { wakeReplicas as replicasToWake } from '../core/wake.ts';
 import type { DeploymentObj } from '../core/objects.ts';
+import { withSleepRequest } from '../core/sleep-request.ts';
 import type { AppMemory } from './context.ts';
 
 export { phaseOf, stateOf, type Phase } from '../core/app-state.ts';
@@ -20,7 +21,8 @@ export interface App {
 }
 
 export function settingsOf(deployment: DeploymentObj): AppSettings {
-  return parseAnnotations(deployment.metadata.annotations, clusterSettings()).settings;
+  const { annotations } = deployment.metadata;
+  return withSleepRequest(parseAnnotations(annotations, clusterSettings()).settings, annotations);
 }
 
 /** Replicas to wake to: what was there before sleeping, else wake-replicas. */

@@ -1,7 +1,7 @@
 // Idle detection and the sleep itself (docs/design.md "Lifecycles"). Pods are asked only once the app's deadline
 // could have passed; the sleep writes state, then routes to the interceptor, then scales to zero, and
 // the scale is a compare-and-swap so a wake or a user's change in between always wins.
-import { REPLICAS_BEFORE_SLEEP, SLEPT_AT, STATE } from '../core/annotations.ts';
+import { REPLICAS_BEFORE_SLEEP, SLEEP_REQUESTED_AT, SLEPT_AT, STATE } from '../core/annotations.ts';
 import { serviceProblem } from '../core/app-problems.ts';
 import { formatDuration } from '../core/duration.ts';
 import { errors, lullError } from '../core/errors.ts';
@@ -98,7 +98,7 @@ export async function sleep(ctx: Context, app: App, services: readonly ServiceOb
   let d: DeploymentObj | undefined = app.deployment;
   for (let attempt = 0; ; attempt++) {
     try {
-      d = await ctx.api.annotateDeployment(namespace, name, { [STATE]: 'sleeping', [REPLICAS_BEFORE_SLEEP]: String(before), [SLEPT_AT]: sleptAt }, d.metadata.resourceVersion);
+      d = await ctx.api.annotateDeployment(namespace, name, { [STATE]: 'sleeping', [REPLICAS_BEFORE_SLEEP]: String(before), [SLEPT_AT]: sleptAt, ...(d.metadata.annotations?.[SLEEP_REQUESTED_AT] !== undefined ? { [SLEEP_REQUESTED_AT]: null } : {}) }, d.metadata.resourceVersion);
       break;
     } catch (err) {
       if (!isStatus(err, 409) || attempt >= 3) throw err;

@@ -1,6 +1,7 @@
 // Validation of the user annotations a request sets or changes.
-import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, OUTSIDE_HOURS, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
+import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, OUTSIDE_HOURS, SLEEP_REQUESTED_AT, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
 import { awakeHoursOf } from '../core/awake-hours.ts';
+import { isSleepRequestValue, SLEEP_REQUEST_ALLOWED } from '../core/sleep-request.ts';
 import { waitingPageProblems } from '../core/waiting-page.ts';
 
 const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE];
@@ -15,5 +16,8 @@ export function annotationProblems(annotations: Record<string, string> | undefin
     const value = annotations?.[key];
     if (value !== undefined && value !== old?.[key]) changed[key] = value;
   }
-  return [...parseAnnotations(changed).problems, ...awakeHoursOf(changed).problems, ...waitingPageProblems(changed)];
+  const problems = [...parseAnnotations(changed).problems, ...awakeHoursOf(changed).problems, ...waitingPageProblems(changed)];
+  const request = annotations?.[SLEEP_REQUESTED_AT];
+  if (request !== undefined && request !== old?.[SLEEP_REQUESTED_AT] && !isSleepRequestValue(request)) problems.push({ key: SLEEP_REQUESTED_AT, value: request, allowed: SLEEP_REQUEST_ALLOWED });
+  return problems;
 }

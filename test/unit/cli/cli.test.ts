@@ -9,7 +9,7 @@ import { appView, displayState, isManaged } from '../../../cli/app-view.ts';
 import { humanDuration, preciseDuration } from '../../../core/duration.ts';
 import { kubeconfigFiles, mergeKubeconfigs } from '../../../cli/kubeconfig.ts';
 import { notManagedReason } from '../../../cli/resolve.ts';
-import { restorePatch } from '../../../cli/sleep.ts';
+import { withdrawPatch } from '../../../cli/sleep.ts';
 import { formatStatus, statusItem } from '../../../cli/status-report.ts';
 import { formatTable } from '../../../cli/table.ts';
 import { parseTarget } from '../../../cli/target.ts';
@@ -137,12 +137,11 @@ describe('an app as lull status sees it', () => {
 });
 
 describe('lull sleep', () => {
-  it("puts the user's idle-after back only if it is still the one it set", () => {
-    expect(restorePatch('15m')).toEqual([
-      { op: 'test', path: '/metadata/annotations/lull.dev~1idle-after', value: '1s' },
-      { op: 'replace', path: '/metadata/annotations/lull.dev~1idle-after', value: '15m' },
+  it('withdraws its sleep request only if it is still the one it made', () => {
+    expect(withdrawPatch('2026-01-01T00:00:00.000Z')).toEqual([
+      { op: 'test', path: '/metadata/annotations/lull.dev~1sleep-requested-at', value: '2026-01-01T00:00:00.000Z' },
+      { op: 'remove', path: '/metadata/annotations/lull.dev~1sleep-requested-at' },
     ]);
-    expect(restorePatch(undefined)[1]).toEqual({ op: 'remove', path: '/metadata/annotations/lull.dev~1idle-after' });
   });
 });
 

@@ -216,6 +216,19 @@ describe('reconcile', () => {
     expect(events).toEqual(['Slept: No request for 10s (idle-after 3s): scaled from 2 to 0; requests now wake it through the interceptor']);
   });
 
+  it('sleeps on request (lull sleep) after a second of quiet, whatever its idle-after, and clears the request', async () => {
+    const requested = { 'lull.dev/state': 'awake', 'lull.dev/idle-after': '1h', 'lull.dev/sleep-requested-at': '2024-05-01T11:59:59Z' };
+    const quiet = setup({ deployments: [deployment(requested)], activity: { 'web-1': { lastActivityAt: NOW - 2000 }, 'web-2': { lastActivityAt: NOW - 2000 } } });
+    await reconcile(quiet.ctx, 'shop/web');
+    expect(quiet.calls).toContain(`annotate deployment {"lull.dev/state":"sleeping","lull.dev/replicas-before-sleep":"2","lull.dev/slept-at":"2024-05-01T12:00:00.000Z","lull.dev/sleep-requested-at":null} if 100`);
+    expect(quiet.calls.at(-1)).toBe('scale to 0 if 101');
+    expect(quiet.events).toEqual(['Slept: No request for 2s (idle-after 1s): scaled from 2 to 0; requests now wake it through the interceptor']);
+
+    const busy = setup({ deployments: [deployment(requested)], activity: { 'web-1': { lastActivityAt: NOW - 500 } } });
+    await reconcile(busy.ctx, 'shop/web');
+    expect(busy.calls.some((c) => c.startsWith('scale'))).toBe(false);
+  });
+
   it('does not scale to zero when the app was woken while the interceptor was put in front of it', async () => {
     const { ctx, calls, events } = setup({
       deployments: [deployment({ 'lull.dev/state': 'awake' })],

@@ -48,4 +48,11 @@ describe('annotationProblems', () => {
     expect(annotationProblems({ 'lull.dev/hold-timeout': '2h' }, { 'lull.dev/hold-timeout': '2h' })).toEqual([]);
     expect(annotationProblems({ 'lull.dev/idle-after': '1h30m', 'lull.dev/wake-replicas': '3' }, undefined)).toEqual([]);
   });
+
+  it('admits a sleep request that is a time, and names what is allowed otherwise', () => {
+    expect(annotationProblems({ 'lull.dev/sleep-requested-at': '2026-01-01T00:00:00.123Z' }, undefined)).toEqual([]);
+    expect(annotationProblems({ 'lull.dev/sleep-requested-at': 'now' }, undefined)).toEqual([
+      { key: 'lull.dev/sleep-requested-at', value: 'now', allowed: 'a time such as 2026-01-01T00:00:00Z (lull sleep sets it to now)' },
+    ]);
+  });
 });
