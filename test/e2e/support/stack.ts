@@ -26,6 +26,8 @@ export interface Stack {
   namespace(prefix: string): Promise<string>;
   /** The interceptor pods, ready ones first. */
   interceptors(): Promise<any[]>;
+  /** The reconciler's admin server on the host (/metrics, /readyz). */
+  reconcilerUrl: string;
   logDir: string;
   stop(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const logDir = resolve(REPO, '.lull', name);
   let webhook: HostWebhook | undefined;
   let reconciler: ChildProcess | undefined;
+  const reconcilerPort = await freePort('127.0.0.1');
   const stopProcesses = async () => {
     await stopProcess(reconciler);
     await webhook?.stop();
@@ -82,7 +85,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       subjects: [{ kind: 'ServiceAccount', name: 'lull-reconciler', namespace: 'lull-system' }],
     });
     const reconcilerKubeconfig = await writeServiceAccountKubeconfig(kubectl, 'lull-system', 'lull-reconciler', resolve(logDir, 'reconciler.kubeconfig'));
-    const reconcilerPort = await freePort('127.0.0.1');
     const child = spawnLull(
       [
         'reconciler',
@@ -109,6 +111,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     kubectl,
     scopeLabel,
     logDir,
+    reconcilerUrl: `http://127.0.0.1:${reconcilerPort}`,
     async interceptors() {
       const pods = (await kubectl.json(['get', 'pods', '-n', 'lull-system', '-l', 'app.kubernetes.io/name=lull-interceptor'])).items as any[];
       return [...pods.filter(isReady), ...pods.filter((p) => !isReady(p))];
