@@ -1,35 +1,17 @@
 // Awake-hours end to end on the local cluster: interceptor pods, webhook, sidecars and reconciler. No fake
 // clock: windows are whole minutes of real UTC time, computed from now (a window that closes 40-100 s
 // after it is set, one that opens two hours from now, one that opens inside wake-at-start's 3m lead).
-import { request, type IncomingHttpHeaders } from 'node:http';
-import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../cluster/layout.ts';
-import { startStack, until, type Stack } from './support/stack.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { asleepBehindInterceptor } from './support/asleep.ts';
+import { appService, fixtureApp } from './support/fixture-apps.ts';
+import { request } from './support/http.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { startStack, type Stack } from './support/stack.ts';
+import { waitFor } from './support/wait.ts';
 
-const skip = inject('clusterSkipReason');
-const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
 const MINUTE = 60_000;
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-function call(url: string, timeoutMs = 120_000): Promise<Reply> {
-  return new Promise((done, fail) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', fail);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${url} timed out`)));
-    req.on('error', fail);
-    req.end();
-  });
-}
+const call = (url: string, timeoutMs = 120_000) => request(url, { timeoutMs });
 
 const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
 /** Every day, in UTC, from `from` to `to` (whole minutes; a window across midnight is fine). */
@@ -40,25 +22,11 @@ const nextMinute = (t: number) => Math.ceil(t / MINUTE) * MINUTE;
 const LATER = nextMinute(Date.now()) + 2 * 60 * MINUTE;
 const CLOSED_NOW = daily(LATER, LATER + 60 * MINUTE);
 
-function app(name: string, annotations: Record<string, string>) {
-  return {
-    deployment: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      // idle-after is long: whatever sleeps here sleeps for its schedule.
-      metadata: { name, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '30m', ...annotations } },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', FIXTURE, '--port', '8080', '--name', name], ports: [{ name: 'http', containerPort: 8080 }] }] },
-        },
-      },
-    },
-    service: { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
-  };
-}
+// idle-after is long: whatever sleeps here sleeps for its schedule.
+const app = (name: string, annotations: Record<string, string>) => ({
+  deployment: fixtureApp(name, { annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '30m', ...annotations } }),
+  service: appService(name),
+});
 
 const APPS = {
   trickle: app('trickle', {}),
@@ -67,31 +35,26 @@ const APPS = {
   early: app('early', { 'lull.dev/awake-hours': CLOSED_NOW, 'lull.dev/wake-at-start': 'true' }),
 };
 
-describe.skipIf(skip !== null)('awake-hours on the local cluster', () => {
+onCluster('awake-hours on the local cluster', () => {
   let stack: Stack;
   let ns: string;
 
-  const deployment = (name: string) => stack.getJson(['get', 'deploy', name, '-n', ns]);
-  const clusterIp = async (name: string) => (await stack.getJson(['get', 'svc', name, '-n', ns])).spec.clusterIP as string;
-  /** Asleep for real: at zero, routed to the interceptors, no pod left over. */
-  const asleep = (name: string, timeoutMs = 180_000) =>
-    until(`${name} to sleep`, async () => {
-      const d = await deployment(name);
-      if (d.spec.replicas !== 0 || d.metadata.annotations?.['lull.dev/state'] !== 'sleeping') return false;
-      if ((await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.length > 0) return false;
-      const slices = (await stack.getJson(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name}`])).items as any[];
-      const lull = slices.find((s) => s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === 'reconciler.lull.dev');
-      return lull?.endpoints?.some((e: any) => e.conditions?.ready !== false) ? d : false;
-    }, timeoutMs, 200);
+  const deployment = (name: string) => stack.kubectl.json(['get', 'deploy', name, '-n', ns]);
+  const clusterIp = async (name: string) => (await stack.kubectl.json(['get', 'svc', name, '-n', ns])).spec.clusterIP as string;
+  /** Asleep for real: at zero, routed to the interceptors, no pod left over. Resolves the Deployment. */
+  const asleep = async (name: string, timeoutMs = 180_000) => {
+    await asleepBehindInterceptor(stack.kubectl, ns, name, timeoutMs, 200);
+    return deployment(name);
+  };
   const events = async (name: string, reason: string) =>
-    ((await stack.getJson(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`])).items as any[]);
+    ((await stack.kubectl.json(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`])).items as any[]);
 
   beforeAll(async () => {
-    stack = await startStack({ scope: 'schedules', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
+    stack = await startStack({ scope: 'schedules', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-hours');
     for (const { deployment: d, service } of Object.values(APPS)) {
-      await stack.apply({ ...d, metadata: { ...d.metadata, namespace: ns } });
-      await stack.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
+      await stack.kubectl.apply({ ...d, metadata: { ...d.metadata, namespace: ns } });
+      await stack.kubectl.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
     }
   }, 300_000);
 
@@ -124,15 +87,15 @@ describe.skipIf(skip !== null)('awake-hours on the local cluster', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toBe('hello from waker\n');
     // idle-after is 30m: only the schedule puts it back to sleep this soon.
-    await until('a Woke Event', async () => (await events('waker', 'Woke')).length > 0, 60_000, 200);
+    await waitFor('a Woke Event', async () => (await events('waker', 'Woke')).length > 0, 60_000, 200);
     await asleep('waker', 60_000);
     expect((await events('waker', 'Slept')).every((e) => e.action === 'schedule')).toBe(true);
   }, 240_000);
 
   it('sleeps at the end of the window under a trickle of requests, not after idle-after', async () => {
-    await until('trickle to be awake and reached through its sidecar', async () => {
+    await waitFor('trickle to be awake and reached through its sidecar', async () => {
       const d = await deployment('trickle');
-      const svc = await stack.getJson(['get', 'svc', 'trickle', '-n', ns]);
+      const svc = await stack.kubectl.json(['get', 'svc', 'trickle', '-n', ns]);
       return d.metadata.annotations?.['lull.dev/state'] === 'awake' && d.status?.readyReplicas === 1 && svc.spec.ports[0].targetPort === 'lull-8080';
     }, 180_000, 200);
     const closesAt = nextMinute(Date.now() + 40_000);
@@ -148,7 +111,7 @@ describe.skipIf(skip !== null)('awake-hours on the local cluster', () => {
       }
     })();
     try {
-      await until('trickle to sleep at the close', async () => (await deployment('trickle')).spec.replicas === 0, closesAt - Date.now() + 60_000, 200);
+      await waitFor('trickle to sleep at the close', async () => (await deployment('trickle')).spec.replicas === 0, closesAt - Date.now() + 60_000, 200);
     } finally {
       stop = true;
       await trickle;
@@ -169,15 +132,15 @@ describe.skipIf(skip !== null)('awake-hours on the local cluster', () => {
     const d = await asleep('early');
     // Woken only if it fell asleep before the early window began: let that be over a minute ago.
     const sleptAt = Date.parse(d.metadata.annotations['lull.dev/slept-at']);
-    await until('a minute since early slept', () => Date.now() - sleptAt > 65_000, 120_000, 500);
+    await waitFor('a minute since early slept', () => Date.now() - sleptAt > 65_000, 120_000, 500);
     const opensAt = nextMinute(Date.now()) + 2 * MINUTE; // within the reconciler's default 3m lead
     await stack.kubectl(['annotate', '--overwrite', '-n', ns, 'deploy/early', `lull.dev/awake-hours=${daily(opensAt, opensAt + 30 * MINUTE)}`]);
-    await until('early to be up', async () => (await deployment('early')).status?.readyReplicas === 1, 120_000, 200);
+    await waitFor('early to be up', async () => (await deployment('early')).status?.readyReplicas === 1, 120_000, 200);
     expect(Date.now()).toBeLessThan(opensAt);
     const waking = await events('early', 'Waking');
     expect(waking).toHaveLength(1);
     expect(waking[0]).toMatchObject({ action: 'schedule', reportingComponent: 'lull.dev/reconciler', message: expect.stringMatching(/scaled from 0 to 1 3m ahead \(wake-at-start\)$/) });
-    await until('a Woke Event', async () => (await events('early', 'Woke')).length > 0, 60_000, 200);
+    await waitFor('a Woke Event', async () => (await events('early', 'Woke')).length > 0, 60_000, 200);
     expect((await events('early', 'Woke'))[0].message).toContain('woken ahead of its awake-hours (wake-at-start)');
     // Inside its early window it stays up.
     expect((await deployment('early')).spec.replicas).toBe(1);

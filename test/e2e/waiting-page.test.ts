@@ -5,37 +5,25 @@
 // the meta refresh gets there too; a custom page comes from the app's ConfigMap (the interceptor's RBAC).
 // Screenshots are kept in test-results/waiting-page/.
 import { existsSync, statSync } from 'node:fs';
-import { request, type IncomingHttpHeaders } from 'node:http';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '../cluster/layout.ts';
+import { asleepBehindInterceptor } from './support/asleep.ts';
 import { CHROMIUM, launchChromium, type Browser, type Page } from './support/chromium.ts';
-import { startStack, until, type Stack } from './support/stack.ts';
+import { appService, fixtureApp } from './support/fixture-apps.ts';
+import { request } from './support/http.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { startStack, type Stack } from './support/stack.ts';
+import { waitFor } from './support/wait.ts';
 
-const skip = inject('clusterSkipReason');
-const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
 const ARTEFACTS = resolve(REPO_ROOT, 'test-results/waiting-page');
 const CHROME_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 
-function app(name: string, annotations: Record<string, string>) {
-  return {
-    deployment: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1s', ...annotations } },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          // Starts listening 4 s after its process starts: a wake long enough to see the page.
-          spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', FIXTURE, '--port', '8080', '--name', name, '--delay', '4000'], ports: [{ name: 'http', containerPort: 8080 }] }] },
-        },
-      },
-    },
-    service: { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
-  };
-}
+// Starts listening 4 s after its process starts: a wake long enough to see the page.
+const app = (name: string, annotations: Record<string, string>) => ({
+  deployment: fixtureApp(name, { annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '1s', ...annotations }, args: ['--delay', '4000'] }),
+  service: appService(name),
+});
 
 const APPS = {
   page: app('page', { 'lull.dev/waiting-page': 'true' }),
@@ -49,25 +37,7 @@ const CUSTOM_PAGE = {
   data: { 'page.html': '<!doctype html><html lang="fr"><head><title>{{app}} se réveille</title>{{refresh}}</head><body><p role="status">{{app}} ({{namespace}}) se réveille depuis {{elapsed}}</p>{{script}}</body></html>' },
 };
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-function call(url: string, headers: Record<string, string>): Promise<Reply> {
-  return new Promise((done, fail) => {
-    const req = request(url, { agent: false, headers, timeout: 120_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', fail);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${url} timed out`)));
-    req.on('error', fail);
-    req.end();
-  });
-}
+const call = (url: string, headers: Record<string, string>) => request(url, { headers, timeoutMs: 120_000 });
 
 /** What the page shows now; '' while a navigation replaces the document. */
 const shown = (page: Page) => page.evaluate<string>('document.title + "\\n" + (document.body ? document.body.innerText : "")').catch(() => '');
@@ -91,30 +61,21 @@ const LOWEST_CONTRAST = `(() => {
   return lowest;
 })()`;
 
-describe.skipIf(skip !== null)('the waiting page on the local cluster, in Chromium', () => {
+onCluster('the waiting page on the local cluster, in Chromium', () => {
   let stack: Stack;
   let ns: string;
   let browser: Browser;
 
-  const asleep = (name: string, timeoutMs = 120_000) =>
-    until(`${name} to sleep`, async () => {
-      const d = await stack.getJson(['get', 'deploy', name, '-n', ns]);
-      if (d.spec.replicas !== 0 || d.metadata.annotations?.['lull.dev/state'] !== 'sleeping') return false;
-      if ((await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.length > 0) return false;
-      const slices = (await stack.getJson(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name}`])).items as any[];
-      const lull = slices.find((s) => s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] === 'reconciler.lull.dev');
-      if (!lull?.endpoints?.some((e: any) => e.conditions?.ready !== false)) return false;
-      return `http://${(await stack.getJson(['get', 'svc', name, '-n', ns])).spec.clusterIP}/`;
-    }, timeoutMs, 100);
+  const asleep = async (name: string) => `http://${await asleepBehindInterceptor(stack.kubectl, ns, name)}/`;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (scripts/install-deps.sh does), or set LULL_CHROMIUM`);
-    stack = await startStack({ scope: 'waiting', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
+    stack = await startStack({ scope: 'waiting', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-wait');
-    await stack.apply({ ...CUSTOM_PAGE, metadata: { ...CUSTOM_PAGE.metadata, namespace: ns } });
+    await stack.kubectl.apply({ ...CUSTOM_PAGE, metadata: { ...CUSTOM_PAGE.metadata, namespace: ns } });
     for (const { deployment, service } of Object.values(APPS)) {
-      await stack.apply({ ...deployment, metadata: { ...deployment.metadata, namespace: ns } });
-      await stack.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
+      await stack.kubectl.apply({ ...deployment, metadata: { ...deployment.metadata, namespace: ns } });
+      await stack.kubectl.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
     }
     browser = await launchChromium();
   }, 300_000);
@@ -139,7 +100,7 @@ describe.skipIf(skip !== null)('the waiting page on the local cluster, in Chromi
     await page.send('Emulation.setEmulatedMedia', { features: [{ name: 'prefers-reduced-motion', value: 'reduce' }] });
     const started = Date.now();
     await page.send('Page.navigate', { url });
-    await until('the waiting page', async () => (await shown(page)).startsWith('page is waking up\n') || undefined, 10_000, 20);
+    await waitFor('the waiting page', async () => (await shown(page)).startsWith('page is waking up\n') || undefined, 10_000, 20);
     const pageAfterMs = Date.now() - started;
     await page.screenshot(resolve(ARTEFACTS, 'waiting.png'));
 
@@ -159,7 +120,7 @@ describe.skipIf(skip !== null)('the waiting page on the local cluster, in Chromi
     // No external asset: every resource the page loaded is its own document.
     expect(await page.evaluate('performance.getEntriesByType("resource").map((e) => e.name).filter((n) => !n.includes("/.lull/wait"))')).toEqual([]);
 
-    await until("the app's own content", async () => (await shown(page)).trim() === 'hello from page' || undefined, 90_000, 50);
+    await waitFor("the app's own content", async () => (await shown(page)).trim() === 'hello from page' || undefined, 90_000, 50);
     const appAfterMs = Date.now() - started;
     await page.screenshot(resolve(ARTEFACTS, 'app.png'));
     console.log(`waiting page after ${pageAfterMs} ms; the app's content after ${appAfterMs} ms`);
@@ -176,8 +137,8 @@ describe.skipIf(skip !== null)('the waiting page on the local cluster, in Chromi
     const page = await browser.newPage();
     await page.send('Emulation.setScriptExecutionDisabled', { value: true });
     await page.send('Page.navigate', { url });
-    await until('the waiting page', async () => (await shown(page)).startsWith('page is waking up\n') || undefined, 10_000, 20);
-    await until("the app's own content", async () => (await shown(page)).trim() === 'hello from page' || undefined, 90_000, 100);
+    await waitFor('the waiting page', async () => (await shown(page)).startsWith('page is waking up\n') || undefined, 10_000, 20);
+    await waitFor("the app's own content", async () => (await shown(page)).trim() === 'hello from page' || undefined, 90_000, 100);
   }, 240_000);
 
   it("serves the app's custom page from its ConfigMap, read under the interceptor's own RBAC", async () => {
@@ -187,7 +148,7 @@ describe.skipIf(skip !== null)('the waiting page on the local cluster, in Chromi
     expect(reply.headers['cache-control']).toBe('no-store');
     expect(reply.headers['retry-after']).toBe('5');
     expect(reply.body).toMatch(new RegExp(`<title>custom se réveille</title>.*<p role="status">custom \\(${ns}\\) se réveille depuis \\d+ s</p><script nonce=`, 's'));
-    const events = (await stack.getJson(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=custom,reason=WaitingPageUnavailable'])).items;
+    const events = (await stack.kubectl.json(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=custom,reason=WaitingPageUnavailable'])).items;
     expect(events).toEqual([]);
   }, 180_000);
 });

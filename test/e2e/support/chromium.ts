@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebSocket } from 'ws';
-import { until } from './stack.ts';
+import { waitFor } from './wait.ts';
 
 export interface Page {
   send<T = any>(method: string, params?: Record<string, unknown>): Promise<T>;
@@ -46,7 +46,7 @@ export async function launchChromium(): Promise<Browser> {
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const portFile = join(profile, 'DevToolsActivePort');
-  const [port, path] = await until('Chromium to open its DevTools port', () => {
+  const [port, path] = await waitFor('Chromium to open its DevTools port', () => {
     if (child.exitCode !== null) throw new Error(`chromium exited (${child.exitCode}): ${stderr}`);
     return existsSync(portFile) && readFileSync(portFile, 'utf8').includes('\n') ? readFileSync(portFile, 'utf8').split('\n') : undefined;
   }, 30_000, 50);
