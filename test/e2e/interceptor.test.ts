@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { asleepBehindInterceptor } from './support/asleep.ts';
-import { fixtureApp as deployment, appService, scriptApp as scriptDeployment } from './support/fixture-apps.ts';
+import { applyApps, fixtureApp as deployment, appService, scriptApp as scriptDeployment } from './support/fixture-apps.ts';
 import { request, type RequestOptions } from './support/http.ts';
 import { clusterKubectl, onCluster } from './support/kube.ts';
 import { startStack, type Stack } from './support/stack.ts';
@@ -45,10 +45,7 @@ onCluster('the interceptor on the local cluster', () => {
     stack = await startStack({ scope: 'interceptor', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-icpt');
     // All at once: they onboard and fall asleep side by side.
-    for (const { deployment, service } of Object.values(APPS)) {
-      await stack.kubectl.apply({ ...deployment, metadata: { ...deployment.metadata, namespace: ns } });
-      await stack.kubectl.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
-    }
+    await applyApps(stack.kubectl, ns, Object.values(APPS));
   }, 300_000);
 
   afterAll(async () => {

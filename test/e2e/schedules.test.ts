@@ -3,7 +3,7 @@
 // after it is set, one that opens two hours from now, one that opens inside wake-at-start's 3m lead).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { asleepBehindInterceptor } from './support/asleep.ts';
-import { appService, fixtureApp } from './support/fixture-apps.ts';
+import { applyApps, appService, fixtureApp } from './support/fixture-apps.ts';
 import { request } from './support/http.ts';
 import { clusterKubectl, onCluster } from './support/kube.ts';
 import { startStack, type Stack } from './support/stack.ts';
@@ -52,10 +52,7 @@ onCluster('awake-hours on the local cluster', () => {
   beforeAll(async () => {
     stack = await startStack({ scope: 'schedules', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-hours');
-    for (const { deployment: d, service } of Object.values(APPS)) {
-      await stack.kubectl.apply({ ...d, metadata: { ...d.metadata, namespace: ns } });
-      await stack.kubectl.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
-    }
+    await applyApps(stack.kubectl, ns, Object.values(APPS));
   }, 300_000);
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '../cluster/layout.ts';
 import { asleepBehindInterceptor } from './support/asleep.ts';
 import { CHROMIUM, launchChromium, type Browser, type Page } from './support/chromium.ts';
-import { appService, fixtureApp } from './support/fixture-apps.ts';
+import { applyApps, appService, fixtureApp } from './support/fixture-apps.ts';
 import { request } from './support/http.ts';
 import { clusterKubectl, onCluster } from './support/kube.ts';
 import { startStack, type Stack } from './support/stack.ts';
@@ -73,10 +73,7 @@ onCluster('the waiting page on the local cluster, in Chromium', () => {
     stack = await startStack({ scope: 'waiting', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-wait');
     await stack.kubectl.apply({ ...CUSTOM_PAGE, metadata: { ...CUSTOM_PAGE.metadata, namespace: ns } });
-    for (const { deployment, service } of Object.values(APPS)) {
-      await stack.kubectl.apply({ ...deployment, metadata: { ...deployment.metadata, namespace: ns } });
-      await stack.kubectl.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
-    }
+    await applyApps(stack.kubectl, ns, Object.values(APPS));
     browser = await launchChromium();
   }, 300_000);
 

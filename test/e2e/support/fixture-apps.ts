@@ -1,7 +1,7 @@
 // The apps e2e tests and benchmarks deploy: test/fixtures/http-app.ts (answers `hello from <name>`)
 // or a command of the test's own, in a Deployment selected by `app=<name>`, and its Service on port 80.
 import { resolve } from 'node:path';
-import { REPO } from './kubectl.ts';
+import { REPO, type Kubectl } from './kubectl.ts';
 
 export const FIXTURE_APP = resolve(REPO, 'test/fixtures/http-app.ts');
 
@@ -46,4 +46,11 @@ export function appService(name: string, namespace?: string, metadata: { annotat
     metadata: { name, namespace, ...metadata },
     spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
   };
+}
+
+/** Applies an app's Deployment and Service (built without a namespace) in `namespace`, one app after another. */
+export async function applyApps(kubectl: Kubectl, namespace: string, apps: Iterable<{ deployment: { metadata: object }; service: { metadata: object } }>): Promise<void> {
+  for (const { deployment, service } of apps) {
+    await kubectl.apply({ ...deployment, metadata: { ...deployment.metadata, namespace } }, { ...service, metadata: { ...service.metadata, namespace } });
+  }
 }
