@@ -17,6 +17,13 @@ export const WAKE_AT_START = 'lull.dev/wake-at-start';
 export const WAITING_PAGE = 'lull.dev/waiting-page';
 /** Set (by `lull sleep`) to ask for a sleep now; the reconciler clears it once asleep (core/sleep-request.ts). */
 export const SLEEP_REQUESTED_AT = 'lull.dev/sleep-requested-at';
+/** Request-based scaling from 1 to N (core/autoscale-settings.ts): a target opts in. */
+export const TARGET_CONCURRENCY = 'lull.dev/target-concurrency';
+export const TARGET_RPS = 'lull.dev/target-rps';
+export const MIN_REPLICAS = 'lull.dev/min-replicas';
+export const MAX_REPLICAS = 'lull.dev/max-replicas';
+export const SCALE_DOWN_DELAY = 'lull.dev/scale-down-delay';
+export const STABLE_WINDOW = 'lull.dev/stable-window';
 
 /** Namespace label that opts every Deployment in. */
 export const INJECT_LABEL = 'lull.dev/inject';

@@ -5,6 +5,7 @@ import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, INJECT_LABEL, LULL_OWNE
 import { formatDuration } from './duration.ts';
 import { errors, lullError, type ErrorDef } from './errors.ts';
 import { nearest } from './nearest.ts';
+import { AUTOSCALE_ANNOTATIONS } from './autoscale-settings.ts';
 
 /** What the problem does to the app; `ignored`: a setting has no effect. */
 export type Effect = 'will not sleep' | 'will not stay awake' | 'ignored';
@@ -17,7 +18,7 @@ export interface AppProblem {
 }
 
 /** The annotations a user sets on a Deployment: what a typo is matched against. */
-export const USER_ANNOTATIONS: readonly string[] = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE];
+export const USER_ANNOTATIONS: readonly string[] = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE, ...AUTOSCALE_ANNOTATIONS];
 // A sleep request is a command (`lull sleep` sets it), not a setting: known, but not offered for typos.
 const KNOWN: ReadonlySet<string> = new Set([...USER_ANNOTATIONS, SLEEP_REQUESTED_AT, ...LULL_OWNED]);
 

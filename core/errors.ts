@@ -67,6 +67,8 @@ export const errors = {
   leaseUnavailable: define('LULL_LEASE_UNAVAILABLE', 'cannot take the leader Lease %s/%s: %s; %s', 503),
   // The reconciler's (Event messages and logs).
   interceptorPortsExhausted: define('LULL_INTERCEPTOR_PORTS_EXHAUSTED', 'no interceptor port is free for Service %s: all of %d-%d are allocated', 507),
+  hpaPresent: define('LULL_HPA_PRESENT', 'HorizontalPodAutoscaler %s scales this Deployment: Lull leaves 1 to N to it and only sleeps and wakes the app', 409),
+  autoscaleMetricsMissing: define('LULL_AUTOSCALE_METRICS_MISSING', 'no pod of %s reported its load (%s); replicas are left as they are', 503),
   sleepAborted: define('LULL_SLEEP_ABORTED', '%s was not put to sleep: %s', 409),
   // The CLI's (`lull status|wake|sleep|demo`); status is the exit code.
   // Prerequisites of the CLI and the benchmarks: each says the command that fixes it.

@@ -14,6 +14,10 @@ export const EVENT_REASONS = {
   wakeFailed: 'WakeFailed',
   optedOut: 'OptedOut',
   waitingPageUnavailable: 'WaitingPageUnavailable',
+  scaledUp: 'ScaledUp',
+  scaledDown: 'ScaledDown',
+  /** Request-based scaling stands aside: an HPA scales the same Deployment. */
+  autoscaleYielded: 'AutoscaleYielded',
 } as const;
 
 export type EventReason = (typeof EVENT_REASONS)[keyof typeof EVENT_REASONS];

@@ -100,6 +100,20 @@ export interface ActivitySnapshot {
   now: number;
   /** How this sidecar came up, for cold-start breakdowns; absent from sidecars that predate it. */
   boot?: SidecarBoot;
+  /** The last full second's load (request-based scaling); absent until a second has passed, and from older sidecars. */
+  load?: SidecarLoad;
+}
+
+/** Averages over the sidecar's last full second (sidecar/load.ts). */
+export interface SidecarLoad {
+  /** HTTP requests in flight, averaged over ten samples. */
+  concurrency: number;
+  /** HTTP requests that arrived, per second (kubelet probes from the node excepted). */
+  rps: number;
+  /** The length of that second as measured, ms. */
+  windowMs: number;
+  /** Epoch ms at its end. */
+  at: number;
 }
 
 /** Epoch milliseconds (fractional) of the sidecar's start-up steps; 0 for a step not reached yet. */

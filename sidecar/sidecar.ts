@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import { SIDECAR_MAX_LONG_POLLS, type SidecarBoot } from '../core/sidecar-contract.ts';
 import { Activity } from './activity.ts';
+import { Load } from './load.ts';
 import { createAdminServer } from './admin.ts';
 import { ClientSockets } from './clients.ts';
 import type { PortMapping, SidecarConfig } from './config.ts';
@@ -71,8 +72,11 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
   const boot: SidecarBoot = { processStartedAt: performance.timeOrigin, listeningAt: 0, appReadyAt: 0 };
   const activity = new Activity();
   const readiness = new Readiness();
+  const loadSampler = new Load(activity);
   readiness.onChange((ready) => {
     if (ready && boot.appReadyAt === 0) boot.appReadyAt = epochNow();
+    // Sampling starts once the app is ready: no timer on the wake path.
+    if (ready) loadSampler.start();
   });
   const clients = new ClientSockets();
   const metrics = new DeferredMetrics(async () => (await import('./metrics.ts')).createMetrics(activity, clients, () => readiness.ready));
@@ -98,7 +102,10 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
     return result;
   };
   const admin = createAdminServer({
-    snapshot: () => ({ ...activity.snapshot(readiness.ready, isDraining()), boot }),
+    snapshot: () => {
+      const last = loadSampler.last;
+      return { ...activity.snapshot(readiness.ready, isDraining()), boot, ...(last ? { load: last } : {}) };
+    },
     readiness,
     drain: drainWith,
     registry: metrics.exposition(),
@@ -160,6 +167,7 @@ export async function startSidecar(config: SidecarConfig, options: StartOptions 
       stopping = true;
       drainer.stop();
       stopProber();
+      loadSampler.stop();
       clearTimeout(libraryTimer);
       const closed = Promise.all(listeners.map((s) => new Promise((resolve) => s.close(resolve))));
       for (const conn of connections) conn.closeIfIdle();

@@ -3,6 +3,7 @@ import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, OUTSIDE_HOURS
 import { awakeHoursOf } from '../core/awake-hours.ts';
 import { isSleepRequestValue, SLEEP_REQUEST_ALLOWED } from '../core/sleep-request.ts';
 import { waitingPageProblems } from '../core/waiting-page.ts';
+import { AUTOSCALE_ANNOTATIONS, parseAutoscale } from '../core/autoscale-settings.ts';
 
 const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE];
 
@@ -19,5 +20,7 @@ export function annotationProblems(annotations: Record<string, string> | undefin
   const problems = [...parseAnnotations(changed).problems, ...awakeHoursOf(changed).problems, ...waitingPageProblems(changed)];
   const request = annotations?.[SLEEP_REQUESTED_AT];
   if (request !== undefined && request !== old?.[SLEEP_REQUESTED_AT] && !isSleepRequestValue(request)) problems.push({ key: SLEEP_REQUESTED_AT, value: request, allowed: SLEEP_REQUEST_ALLOWED });
+  // The autoscaling keys are judged together (one target, min ≤ max) once any of them changes.
+  if (AUTOSCALE_ANNOTATIONS.some((key) => annotations?.[key] !== old?.[key])) problems.push(...parseAutoscale(annotations).problems);
   return problems;
 }
