@@ -14,6 +14,9 @@ import { elector, kubeLeaseStore } from './leader.ts';
 import { createMetrics } from './metrics.ts';
 import { ROUTE_SELECTOR } from '../core/interceptor-contract.ts';
 import { trimDeployment, trimNamespace, trimPod, trimRecord, trimService, trimSlice } from '../core/objects.ts';
+import { Autoscaler } from './autoscale/loop.ts';
+import { HPA_PATH, trimHpa } from './autoscale/hpa.ts';
+import { loadReader } from './autoscale/load.ts';
 import { buildServer } from './server.ts';
 import { podIndex, sliceIndex, World, type Informers } from './world.ts';
 
@@ -78,6 +81,11 @@ export async function main(argv: string[]): Promise<number> {
     wakeLeadMs: config.wakeLeadMs,
   });
   for (const i of Object.values(informers)) i.start();
+  // Outside the Informers: a cluster that refuses HPAs must not keep the reconciler from leading; until it lists, nothing is autoscaled.
+  const hpas = informer({ ...common, path: HPA_PATH, fieldSelector: notExcluded, trim: trimHpa, onSynced: synced('horizontalpodautoscalers') });
+  hpas.start();
+  const loads = loadReader(config.queryTimeoutMs);
+  const autoscaler = new Autoscaler({ world, hpas, api: api(client, config.namespace), read: loads.read, record: eventRecorder(client, config.lease.identity, logger), metrics, logger });
 
   let stopping = false;
   const lead = elector({
@@ -87,9 +95,11 @@ export async function main(argv: string[]): Promise<number> {
     onStartedLeading: () => {
       metrics.leader.set(1);
       controller!.start();
+      autoscaler.start();
     },
     onStoppedLeading: () => {
       metrics.leader.set(0);
+      autoscaler.stop();
       controller!.stop();
     },
     onLeaseError: (problem) => metrics.leaseErrors.inc({ code: problem.code }),
@@ -124,8 +134,11 @@ export async function main(argv: string[]): Promise<number> {
   stopping = true;
   logger.info('stopping');
   await lead.stop();
+  autoscaler.stop();
   for (const i of Object.values(informers)) i.stop();
+  hpas.stop();
   await activity.close();
+  await loads.close();
   await server.close();
   return 0;
 }

@@ -23,6 +23,12 @@ export interface ReconcilerMetrics {
   leaseErrors: Counter<'code'>;
   informerSynced: Gauge<'resource'>;
   interceptorPorts: Gauge;
+  autoscaleObserved: Gauge<'namespace' | 'deployment'>;
+  autoscaleDesired: Gauge<'namespace' | 'deployment'>;
+  autoscaleScales: Counter<'direction'>;
+  autoscaleLoadQueries: Counter<'outcome'>;
+  autoscaleTickDuration: Histogram;
+  autoscaleSkippedTicks: Counter;
 }
 
 export interface MetricSources {
@@ -115,5 +121,26 @@ export function createMetrics(options: MetricSources = {}): ReconcilerMetrics {
     }),
     informerSynced: new Gauge({ name: 'lull_reconciler_informer_synced', help: '1 once the informer of a resource has listed it.', labelNames: ['resource'], registers: [registry] }),
     interceptorPorts: new Gauge({ name: 'lull_reconciler_interceptor_ports', help: 'Interceptor ports allocated cluster-wide.', registers: [registry] }),
+    autoscaleObserved: new Gauge({
+      name: 'lull_reconciler_autoscale_observed',
+      help: "An autoscaled app's load over its pods' last second, in its target's unit (requests in flight, or requests per second).",
+      labelNames: ['namespace', 'deployment'],
+      registers: [registry],
+    }),
+    autoscaleDesired: new Gauge({ name: 'lull_reconciler_autoscale_desired_replicas', help: 'Replicas the autoscaler decided an app should have.', labelNames: ['namespace', 'deployment'], registers: [registry] }),
+    autoscaleScales: new Counter({ name: 'lull_reconciler_autoscale_scales_total', help: 'Scales made by the autoscaler, by direction (up, down).', labelNames: ['direction'], registers: [registry] }),
+    autoscaleLoadQueries: new Counter({
+      name: 'lull_reconciler_autoscale_load_queries_total',
+      help: 'Pods asked for their load (one per pod of an autoscaled app per second), by outcome (ok, failed).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    autoscaleTickDuration: new Histogram({
+      name: 'lull_reconciler_autoscale_pass_seconds',
+      help: 'Time of one autoscaler pass over every autoscaled app (reads and scales included).',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2],
+      registers: [registry],
+    }),
+    autoscaleSkippedTicks: new Counter({ name: 'lull_reconciler_autoscale_skipped_passes_total', help: 'Autoscaler passes skipped because the previous one was still running.', registers: [registry] }),
   };
 }
