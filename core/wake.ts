@@ -4,6 +4,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { parseAnnotations, REPLICAS_BEFORE_SLEEP, STATE, type AppSettings } from './annotations.ts';
 import { clusterSettings } from './cluster-defaults.ts';
 import { isStatus } from './kube-client.ts';
+import { autoscaleSettings, wakeReplicasFor } from './autoscale-settings.ts';
 
 export interface PatchOp {
   op: 'test' | 'replace' | 'add';
@@ -16,8 +17,13 @@ function annotationPath(key: string): string {
   return `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
-/** The remembered replica count, else `lull.dev/wake-replicas` (default 1; `settings` when already parsed). */
-export function wakeReplicas(annotations: Record<string, string> | undefined, settings?: AppSettings): number {
+/**
+ * An autoscaled app: enough replicas for the `held` connections at its target (200 held, target 10: 20).
+ * Otherwise the remembered replica count, else `lull.dev/wake-replicas` (default 1; `settings` when already parsed).
+ */
+export function wakeReplicas(annotations: Record<string, string> | undefined, settings?: AppSettings, held = 0): number {
+  const autoscale = autoscaleSettings(annotations);
+  if (autoscale !== undefined) return wakeReplicasFor(autoscale, held);
   const remembered = annotations?.[REPLICAS_BEFORE_SLEEP];
   if (remembered !== undefined && /^\d+$/.test(remembered) && Number(remembered) >= 1) return Number(remembered);
   return (settings ?? parseAnnotations(annotations, clusterSettings()).settings).wakeReplicas;

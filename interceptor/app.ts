@@ -315,7 +315,8 @@ export class App implements AppView {
 
   async #scale(deployment: V1Deployment): Promise<void> {
     this.#scaling = true;
-    const replicas = wakeReplicas(deployment.metadata?.annotations);
+    // Every connection held so far is demand: an autoscaled app wakes to enough replicas for them at once.
+    const replicas = wakeReplicas(deployment.metadata?.annotations, undefined, this.hold.held);
     const requested = new Date();
     try {
       const result = await this.#ctx.cluster.scale(this.namespace, this.deployment, replicas);

@@ -7,7 +7,7 @@ import { EVENT_REASONS } from '../../core/events.ts';
 import { isStatus } from '../../core/kube-client.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Api } from '../api.ts';
-import { phaseOf, stateOf } from '../app.ts';
+import { stateOf } from '../app.ts';
 import type { RecordEvent } from '../events.ts';
 import type { Informer } from '../informers.ts';
 import type { ReconcilerMetrics } from '../metrics.ts';
@@ -154,8 +154,10 @@ export class Autoscaler {
     }
     t.yieldedTo = undefined;
 
-    // Only awake and above zero: sleeping and waking belong to the sleep and wake paths.
-    if (phaseOf(d) !== 'awake' || d.replicas === 0) return;
+    // Only with replicas: zero, and the way to and from it, belong to the sleep and wake paths. A waking app
+    // is scaled too, so the connections held through its wake count as soon as its first pod serves them.
+    // state=sleeping with replicas is a sleep under way (or a user's scale): left to those paths.
+    if (d.replicas === 0 || stateOf(d) === 'sleeping') return;
 
     const pods = livePods(world.pods(namespace, name));
     const answers = await Promise.all(pods.map((p) => this.#o.read(p)));
@@ -196,7 +198,7 @@ export class Autoscaler {
         if (!isStatus(err, 409) || attempt >= 2) throw err;
         // Usually only its status moved; go on only if replicas and state did not.
         const fresh = await this.#o.api.getDeployment(namespace, name);
-        if (fresh === undefined || fresh.replicas !== from || (stateOf(fresh) ?? 'awake') !== 'awake') return false;
+        if (fresh === undefined || fresh.replicas !== from || fresh.replicas === 0 || stateOf(fresh) === 'sleeping') return false;
         version = fresh.metadata.resourceVersion;
       }
     }

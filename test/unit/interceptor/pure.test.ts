@@ -81,6 +81,11 @@ describe('wake', () => {
     expect(wakeReplicas({ 'lull.dev/replicas-before-sleep': '0', 'lull.dev/wake-replicas': '2' })).toBe(2);
     expect(wakeReplicas({ 'lull.dev/replicas-before-sleep': 'x' })).toBe(1);
     expect(wakeReplicas(undefined)).toBe(1);
+    // Autoscaled: the held connections are demand (200 held for target 10: 20 at once), within max-replicas.
+    const autoscaled = { 'lull.dev/target-concurrency': '10', 'lull.dev/replicas-before-sleep': '1' };
+    expect(wakeReplicas(autoscaled, undefined, 200)).toBe(20);
+    expect(wakeReplicas({ ...autoscaled, 'lull.dev/max-replicas': '12' }, undefined, 200)).toBe(12);
+    expect(wakeReplicas(autoscaled, undefined, 3)).toBe(1);
   });
   it('guards the scale with a test of an empty (zero) spec, and the state with a test of sleeping', () => {
     // autoscaling/v1 Scale has `spec: {}` at zero (replicas is omitempty).

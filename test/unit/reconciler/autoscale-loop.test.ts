@@ -130,9 +130,9 @@ describe('the autoscaler pass', () => {
     expect(t.scaler.views()[0]?.hpa).toBe('web-cpu');
   });
 
-  it('never scales an app that is asleep or waking', async () => {
-    for (const state of ['sleeping', 'waking']) {
-      const t = setup(deployment({ 'lull.dev/target-concurrency': '5', 'lull.dev/state': state }, 1));
+  it('never scales an app at zero, nor one being put to sleep', async () => {
+    for (const [state, replicas] of [['sleeping', 0], ['waking', 0], ['sleeping', 1]] as const) {
+      const t = setup(deployment({ 'lull.dev/target-concurrency': '5', 'lull.dev/state': state }, replicas));
       t.load(50);
       await t.scaler.tick();
       t.advance();
