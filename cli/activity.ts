@@ -13,6 +13,8 @@ export interface Activity {
   /** Pods that answered, of those asked. */
   answered: number;
   asked: number;
+  /** The pods' last full second summed (request-based scaling); absent when no pod reported one yet. */
+  load?: { concurrency: number; rps: number };
 }
 
 /** Pure: one figure for the app from its pods' answers. */
@@ -20,12 +22,15 @@ export function combine(snapshots: readonly ActivitySnapshot[], asked: number): 
   if (snapshots.length === 0) return undefined;
   // A pod that saw nothing yet counts from its start: it has been idle that long.
   const idle = snapshots.map((s) => s.now - (s.lastActivityAt || s.startedAt));
-  return {
+  const activity: Activity = {
     idleForMs: Math.max(0, Math.min(...idle)),
     inFlight: snapshots.reduce((n, s) => n + (s.requestsInFlight ?? s.inFlight), 0),
     answered: snapshots.length,
     asked,
   };
+  const loads = snapshots.flatMap((s) => (s.load ? [s.load] : []));
+  if (loads.length > 0) activity.load = { concurrency: loads.reduce((n, l) => n + l.concurrency, 0), rps: loads.reduce((n, l) => n + l.rps, 0) };
+  return activity;
 }
 
 /** Running, not deleted, with a sidecar: the pods worth asking. */

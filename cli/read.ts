@@ -1,8 +1,9 @@
 // The cluster reads the CLI makes, one function each, through core's client.
-import type { CoreV1Event, KubernetesListObject, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesListObject, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { SYSTEM_NAMESPACE } from '../core/annotations.ts';
 import { clusterDefaultsFromConfigMap, DEFAULTS_CONFIGMAP, type ClusterDefaults } from '../core/cluster-defaults.ts';
 import { isStatus, type KubeClient } from '../core/kube-client.ts';
+import type { HpaRef } from './autoscale.ts';
 
 const scoped = (namespace: string | undefined, resource: string, group = '/api/v1') => (namespace ? `${group}/namespaces/${namespace}/${resource}` : `${group}/${resource}`);
 
@@ -48,6 +49,16 @@ export async function readClusterDefaults(client: KubeClient, lullNamespace = SY
     return clusterDefaultsFromConfigMap(cm.data);
   } catch (err) {
     if (isStatus(err, 404, 403)) return clusterDefaultsFromConfigMap(undefined);
+    throw err;
+  }
+}
+
+/** HorizontalPodAutoscalers (autoscaling/v2); none when the user may not list them. */
+export async function listHpas(client: KubeClient, namespace?: string): Promise<HpaRef[]> {
+  try {
+    return await list<V2HorizontalPodAutoscaler>(client, scoped(namespace, 'horizontalpodautoscalers', '/apis/autoscaling/v2'));
+  } catch (err) {
+    if (isStatus(err, 404, 403)) return [];
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { describeProblem, type AppProblem } from '../core/app-problems.ts';
 import { formatDuration, humanDuration, preciseDuration } from '../core/duration.ts';
 import type { Activity } from './activity.ts';
+import { autoscaleCells, type AutoscaleStatus } from './autoscale.ts';
 import type { AppView } from './app-view.ts';
 import { formatTable } from './table.ts';
 import type { LastWake } from './wakes.ts';
@@ -32,6 +33,8 @@ export interface StatusItem {
   problems?: AppProblem[];
   /** Its awake-hours, open or closed now, and the next transition. */
   schedule?: ScheduleStatus;
+  /** Request-based scaling, when it has a target (cli/autoscale.ts). */
+  autoscale?: AutoscaleStatus;
 }
 
 export function statusItem(view: AppView, activity: Activity | undefined, wake: LastWake | undefined, now: number, problems: readonly AppProblem[] = []): StatusItem {
@@ -94,6 +97,7 @@ export function formatStatus(items: readonly StatusItem[], output: Output, allNa
     'ASLEEP-FOR',
     'LAST-WAKE',
     ...(wide ? ['WAKE-REPLICAS', 'HOLD-TIMEOUT', 'MAX-HELD', 'SIDECAR'] : []),
+    ...(wide ? ['TARGET', 'OBSERVED', 'DESIRED'] : []),
   ];
   const rows = items.map((item) => [
     ...(allNamespaces ? [item.namespace] : []),
@@ -105,6 +109,7 @@ export function formatStatus(items: readonly StatusItem[], output: Output, allNa
     item.asleepForMs !== undefined ? humanDuration(item.asleepForMs) : '-',
     lastWakeCell(item, now),
     ...(wide ? [String(item.wakeReplicas), formatDuration(item.holdTimeoutMs), String(item.maxHeld), item.sidecar ?? '-'] : []),
+    ...(wide ? autoscaleCells(item.autoscale) : []),
   ]);
   // One line per reason under the table, kubectl-describe style: the table stays one row per app.
   const reasons = items.flatMap((item) => (item.problems ?? []).map((p) => `${allNamespaces ? `${item.namespace}/` : ''}${item.name}: ${describeProblem(p)}\n`));

@@ -3,12 +3,13 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { KubeClient } from '../core/kube-client.ts';
 import { errors, lullError } from '../core/errors.ts';
 import { askActivity, type Activity } from './activity.ts';
+import { autoscaleStatus, hpaOf, hpaProblem } from './autoscale.ts';
 import { appView, isManaged } from './app-view.ts';
 import { COMMON_USAGE, parseFlags } from './flags.ts';
 import { connect, contextNamespace } from './kubeconfig.ts';
 import { lullMissing, requireNamespace } from '../core/prerequisites.ts';
 import { meantForLull, problemsOf } from './problems.ts';
-import { listDeploymentEvents, listDeployments, listPods, listServices, namespaceLabels, readClusterDefaults } from './read.ts';
+import { listDeploymentEvents, listDeployments, listHpas, listPods, listServices, namespaceLabels, readClusterDefaults } from './read.ts';
 import { runCommand } from './run.ts';
 import { formatStatus, statusItem, type Output } from './status-report.ts';
 import { lastWakes } from './wakes.ts';
@@ -17,6 +18,9 @@ export const USAGE = `usage: lull status [-n NAMESPACE | -A] [-o wide|json|yaml]
 
 The apps Lull manages: state (awake, sleeping, waking, onboarding), replicas ready/desired,
 idle-after, last activity (asked of the sidecars), how long asleep, and the last wake's duration.
+With -o wide, request-based scaling too: the target per pod, the load the sidecars saw in their last
+second (OBSERVED), and the replicas that load calls for within min-max (DESIRED), or the HPA that
+scales the app instead.
 Below the table, each reason an app will not sleep or wake as expected; a Deployment whose lull.dev/
 annotations are misspelt is listed as unmanaged, with the key it meant.
 
@@ -61,7 +65,7 @@ export async function collectStatus(client: KubeClient, namespace: string | unde
   if (shown.length === 0) return [];
   const namespaces = [...new Set(shown.map((d) => d.metadata?.namespace ?? ''))];
   const one = namespaces.length === 1 ? namespaces[0] : namespace;
-  const [events, pods, services] = await Promise.all([listDeploymentEvents(client, one), listPods(client, one), listServices(client, one)]);
+  const [events, pods, services, hpas] = await Promise.all([listDeploymentEvents(client, one), listPods(client, one), listServices(client, one), listHpas(client, one)]);
   const wakes = lastWakes(events);
   const podsOf = podsByDeployment(pods, shown);
   const views = shown
@@ -69,14 +73,22 @@ export async function collectStatus(client: KubeClient, namespace: string | unde
       const view = appView(d, defaults.settings);
       const managed = managedSet.has(d);
       if (!managed) view.state = 'unmanaged';
-      return { view, problems: problemsOf(d, managed, view.settings, services, deployments) };
+      const hpa = hpaOf(d, hpas);
+      const problems = problemsOf(d, managed, view.settings, services, deployments);
+      if (hpa !== undefined && autoscaleStatus(d, undefined, hpa) !== undefined) problems.push(hpaProblem(hpa));
+      return { view, problems, deployment: d, hpa };
     })
     .sort((a, b) => a.view.namespace.localeCompare(b.view.namespace) || a.view.name.localeCompare(b.view.name));
   const activities = await mapLimited(views, 8, ({ view: v }): Promise<Activity | undefined> =>
     v.state === 'sleeping' || v.state === 'unmanaged' || v.replicas === 0 ? Promise.resolve(undefined) : askActivity(client, podsOf.get(`${v.namespace}/${v.name}`) ?? []),
   );
   const at = now();
-  return views.map(({ view: v, problems }, i) => statusItem(v, activities[i], wakes.get(`${v.namespace}/${v.name}`), at, problems));
+  return views.map(({ view: v, problems, deployment, hpa }, i) => {
+    const item = statusItem(v, activities[i], wakes.get(`${v.namespace}/${v.name}`), at, problems);
+    const autoscale = autoscaleStatus(deployment, activities[i], hpa);
+    if (autoscale !== undefined) item.autoscale = autoscale;
+    return item;
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -131,7 +131,7 @@ describe('an app as lull status sees it', () => {
     expect(formatStatus([item], 'table', false, now)).toBe(
       'NAME   STATE      REPLICAS   IDLE-AFTER   LAST-ACTIVITY   ASLEEP-FOR   LAST-WAKE\n' + 'web    sleeping   0/0        1m30s        >3m30s ago      2m           1.2s (30m ago)\n',
     );
-    expect(formatStatus([item], 'wide', true, now).split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+STATE.*WAKE-REPLICAS\s+HOLD-TIMEOUT\s+MAX-HELD\s+SIDECAR$/);
+    expect(formatStatus([item], 'wide', true, now).split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+STATE.*WAKE-REPLICAS\s+HOLD-TIMEOUT\s+MAX-HELD\s+SIDECAR\s+TARGET\s+OBSERVED\s+DESIRED$/);
     expect(JSON.parse(formatStatus([item], 'json', false, now))).toMatchObject({ kind: 'AppStatusList', items: [{ name: 'web', sleptAt: '2026-01-01T00:58:00.000Z' }] });
   });
 });
