@@ -1,7 +1,7 @@
 // What `lull status` says about request-based scaling (pure): the target, the load the sidecars saw in
 // their last second, the replicas that load calls for, and the HPA it stands aside for.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { autoscaleSettings } from '../core/autoscale-settings.ts';
+import { autoscaleSettings, replicasForLoad } from '../core/autoscale-settings.ts';
 import { errors, lullError } from '../core/errors.ts';
 import type { AppProblem } from '../core/app-problems.ts';
 import type { Activity } from './activity.ts';
@@ -40,7 +40,7 @@ export function autoscaleStatus(deployment: V1Deployment, activity: Activity | u
   if (activity?.load) {
     const observed = s.metric === 'concurrency' ? activity.load.concurrency : activity.load.rps;
     out.observed = Math.round(observed * 10) / 10;
-    out.desired = Math.min(s.maxReplicas, Math.max(1, s.minReplicas, Math.ceil(observed / s.target)));
+    out.desired = Math.min(s.maxReplicas, Math.max(1, s.minReplicas, replicasForLoad(observed, s.target)));
   }
   return out;
 }

@@ -117,6 +117,17 @@ export function autoscaleSettings(annotations: Record<string, string> | undefine
 }
 
 /**
+ * A load a hair over a multiple of the target (a request counted for the instant its response leaves
+ * while the client's next one arrives) does not buy one more pod: 5% up-tolerance.
+ */
+export const SCALE_UP_TOLERANCE = 0.05;
+
+/** Pure: pods that carry `load` at `target` each (within the up-tolerance); 0 for no load. */
+export function replicasForLoad(load: number, target: number): number {
+  return Math.ceil(load / (target * (1 + SCALE_UP_TOLERANCE)));
+}
+
+/**
  * Pure: replicas to wake to for `held` connections (Knative's activator: a burst of 200 for target 10
  * wakes 20 pods, not 1). Concurrency only: a held connection is one request in flight; a rate is not known yet.
  */

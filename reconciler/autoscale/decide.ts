@@ -1,7 +1,7 @@
 // The scaling decision for one app (docs/design.md "Autoscaling"), modelled on Knative's KPA: a stable
 // window for the steady figure, a panic window a tenth as long that scales up fast on a spike and never
 // down while panicking, bounded rates, a scale-down delay, min/max. Pure: time and load come in as numbers.
-import { PANIC_WINDOW_SHARE, type AutoscaleSettings } from '../../core/autoscale-settings.ts';
+import { PANIC_WINDOW_SHARE, replicasForLoad, type AutoscaleSettings } from '../../core/autoscale-settings.ts';
 
 /** Knative's defaults: panic at twice the ready pods; up by at most 1000×, down by at most half, per decision. */
 export const PANIC_THRESHOLD = 2;
@@ -82,8 +82,8 @@ export class Decider {
     if (stable === undefined) return undefined;
     const panic = Math.max(average(this.#points, now, this.panicWindowMs) ?? stable, this.#sustained(now));
     const ready = Math.max(1, readyPods);
-    let stableWant = Math.ceil(stable / s.target);
-    const panicWant = Math.ceil(panic / s.target);
+    let stableWant = replicasForLoad(stable, s.target);
+    const panicWant = replicasForLoad(panic, s.target);
     // Hysteresis on the way down only: the lower count must carry the load with 10% to spare.
     if (stableWant < current) stableWant = Math.min(current, Math.ceil(stable / (s.target * (1 - SCALE_DOWN_TOLERANCE))));
 

@@ -130,6 +130,14 @@ describe('autoscale decision', () => {
     expect(d.decide(12_000, 11, 11)?.desired).toBe(9);
   });
 
+  it('a load a hair over a multiple of the target does not buy one more pod (5% up-tolerance)', () => {
+    const d = new Decider(settings({ stableWindowMs: 6000 }));
+    for (let t = 1; t <= 6; t++) d.record(t * 1000, 50.3);
+    expect(d.decide(6000, 10, 10)?.desired).toBe(10);
+    for (let t = 7; t <= 12; t++) d.record(t * 1000, 56);
+    expect(d.decide(12_000, 10, 10)?.desired).toBe(11);
+  });
+
   it('scales on requests per second the same way', () => {
     const d = new Decider(settings({ metric: 'rps', target: 100 }));
     d.record(1000, 250);
