@@ -5,7 +5,7 @@ import { KubeApiError } from '../../../core/kube-client.ts';
 import { createLogger } from '../../../core/log.ts';
 import { Autoscaler } from '../../../reconciler/autoscale/loop.ts';
 import type { HpaObj } from '../../../reconciler/autoscale/hpa.ts';
-import type { LoadAnswer } from '../../../reconciler/autoscale/load.ts';
+import { totalLoad, type LoadAnswer } from '../../../reconciler/autoscale/load.ts';
 import type { Cached, Informer } from '../../../reconciler/informers.ts';
 import { createMetrics } from '../../../reconciler/metrics.ts';
 import type { DeploymentObj, NamespaceObj, PodObj } from '../../../reconciler/objects.ts';
@@ -139,5 +139,15 @@ describe('the autoscaler pass', () => {
       await t.scaler.tick();
       expect(t.scales).toEqual([]);
     }
+  });
+});
+
+describe('the app total from its pods', () => {
+  const ok = (pod: string, concurrency: number | undefined): LoadAnswer => ({ pod, ready: true, load: concurrency === undefined ? undefined : { concurrency, rps: concurrency * 10, windowMs: 1000, at: 0 } });
+  it('sums the pods, counts a pod without a full second yet as 0, and a pod that failed as the average', () => {
+    expect(totalLoad([ok('a', 4), ok('b', 6)], 'concurrency')).toEqual({ total: 10, answered: 2, failed: 0 });
+    expect(totalLoad([ok('a', 4), ok('b', undefined)], 'rps')).toEqual({ total: 40, answered: 2, failed: 0 });
+    expect(totalLoad([ok('a', 4), ok('b', 6), { pod: 'c', error: 'timeout' }], 'concurrency')).toEqual({ total: 15, answered: 2, failed: 1 });
+    expect(totalLoad([{ pod: 'c', error: 'timeout' }], 'concurrency')).toBeUndefined();
   });
 });
