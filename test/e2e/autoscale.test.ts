@@ -97,6 +97,7 @@ describe.skipIf(skip !== null)('request-based scaling on the local cluster', () 
 
   it('a step from 0 to 50 clients (200 ms each) with target 5 reaches 10 replicas, stays there, and every request succeeds', async () => {
     const ip = await awake('busy');
+    const first = ((await stack.getJson(['get', 'pods', '-n', ns, '-l', 'app=busy'])).items as any[]).map((p) => p.metadata.name as string);
     const replicas = watchReplicas('busy');
     const clients = startClients(`http://${ip}/slow?ms=200`, 50);
     try {
@@ -114,6 +115,10 @@ describe.skipIf(skip !== null)('request-based scaling on the local cluster', () 
       expect(new Set(replicas.trace.filter((s) => s.at >= readyAt).map((s) => s.spec))).toEqual(new Set([10]));
       // The new replicas served requests.
       expect(clients.firstServedAt.size).toBeGreaterThanOrEqual(10);
+      // The figures bench/autoscale.ts --step measures, for the record.
+      const at = (f: (s: (typeof replicas.trace)[number]) => boolean) => ((replicas.trace.find(f)?.at ?? NaN) - clients.started) / 1000;
+      const newServed = Math.min(...[...clients.firstServedAt].filter(([pod]) => !first.includes(pod)).map(([, t]) => t));
+      process.stderr.write(`autoscale step: spec 10 after ${at((s) => s.spec >= 10)}s, 10 ready after ${at((s) => s.ready >= 10)}s, first request on a new replica after ${(newServed - clients.started) / 1000}s, ${total} requests\n`);
       const up = await events('busy', 'ScaledUp');
       expect(up.length).toBeGreaterThan(0);
       expect(up[0].message).toMatch(/^Scaled from 1 to \d+: (panic: )?[\d.]+ in flight over the last \d+s for a target of 5 per pod/);
