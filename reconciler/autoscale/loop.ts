@@ -159,7 +159,8 @@ export class Autoscaler {
     // state=sleeping with replicas is a sleep under way (or a user's scale): left to those paths.
     if (d.replicas === 0 || stateOf(d) === 'sleeping') return;
 
-    const pods = livePods(world.pods(namespace, name));
+    // Ready pods only: one still starting serves nothing, and counting it as failed would extrapolate load it does not have.
+    const pods = livePods(world.pods(namespace, name)).filter((p) => p.ready);
     const answers = await Promise.all(pods.map((p) => this.#o.read(p)));
     for (const a of answers) metrics.autoscaleLoadQueries.inc({ outcome: 'error' in a ? 'failed' : 'ok' });
     const load = totalLoad(answers, settings.metric);
@@ -172,7 +173,7 @@ export class Autoscaler {
     t.metricsMissing = false;
     t.observed = load.total;
     t.decider.record(now, load.total);
-    const ready = pods.filter((p) => p.ready).length;
+    const ready = pods.length;
     const pending = t.wrote !== undefined && t.wrote.version === d.metadata.resourceVersion && now - t.wrote.at < WRITE_SETTLE_MS;
     if (!pending) t.wrote = undefined;
     const current = pending ? t.wrote!.replicas : d.replicas;

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../cluster/layout.ts';
 import { startClients, tally } from './support/clients.ts';
+import { get } from './support/http.ts';
 import { startStack, until, type Stack } from './support/stack.ts';
 
 const skip = inject('clusterSkipReason');
@@ -57,8 +58,14 @@ describe.skipIf(skip !== null)('request-based scaling on the local cluster', () 
     until(`${name} to be awake behind its sidecar`, async () => {
       const d = await deployment(name);
       if (d.metadata.annotations?.['lull.dev/state'] !== 'awake' || d.spec.replicas !== replicas || (d.status?.readyReplicas ?? 0) !== replicas || (d.status?.updatedReplicas ?? 0) !== replicas) return false;
+      if ((d.status?.replicas ?? 0) !== replicas) return false;
+      // The onboarding rollout's pod without the sidecar must be gone, and kube-proxy past it: a few requests all answer.
+      const pods = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items as any[];
+      if (pods.length !== replicas || pods.some((p) => p.metadata.deletionTimestamp)) return false;
       const svc = await stack.getJson(['get', 'svc', name, '-n', ns]);
-      return svc.spec.ports[0].targetPort === 'lull-8080' ? (svc.spec.clusterIP as string) : false;
+      if (svc.spec.ports[0].targetPort !== 'lull-8080') return false;
+      for (let i = 0; i < 10; i++) if ((await get(`http://${svc.spec.clusterIP}/`)).status !== 200) return false;
+      return svc.spec.clusterIP as string;
     }, 180_000, 200);
 
   /** Samples spec.replicas every 250 ms until stopped: the overshoot and the oscillation are read from it. */

@@ -36,7 +36,7 @@ export function startClients(url: string, clients: number, timeoutMs = 60_000): 
       const key = 'error' in r ? 'error' : r.status;
       run.statuses.set(key, (run.statuses.get(key) ?? 0) + 1);
       if ('error' in r || r.status !== 200) {
-        if (run.failures.length < 5) run.failures.push('error' in r ? r.error : `status ${r.status}`);
+        if (run.failures.length < 5) run.failures.push(`${'error' in r ? r.error : `status ${r.status}`} at +${Date.now() - run.started} ms`);
       } else if (r.servedBy !== undefined && !run.firstServedAt.has(r.servedBy)) run.firstServedAt.set(r.servedBy, Date.now());
     }
   };

@@ -41,8 +41,8 @@ function deployment(annotations: Record<string, string>, replicas = 1): Deployme
 
 const pod = (name: string): PodObj => ({ metadata: { name, namespace: 'shop', uid: name, resourceVersion: '1' }, deployment: 'web', ip: '10.0.0.1', phase: 'Running', ready: true, adminPort: 9930 });
 
-function setup(d: DeploymentObj, hpas: HpaObj[] = []) {
-  const pods = Array.from({ length: d.replicas }, (_, i) => pod(`web-${i}`));
+function setup(d: DeploymentObj, hpas: HpaObj[] = [], starting = 0) {
+  const pods = [...Array.from({ length: d.replicas }, (_, i) => pod(`web-${i}`)), ...Array.from({ length: starting }, (_, i) => ({ ...pod(`new-${i}`), ready: false }))];
   const ns: NamespaceObj = { metadata: { name: 'shop', uid: 'ns', resourceVersion: '1' } };
   const world = new World(
     {
@@ -71,7 +71,7 @@ function setup(d: DeploymentObj, hpas: HpaObj[] = []) {
         scales.push({ replicas, ...(version ? { version } : {}) });
       },
     },
-    read: async (p): Promise<LoadAnswer> => ({ pod: p.metadata.name, ready: true, load: { concurrency: perPod, rps: perPod * 5, windowMs: 1000, at: clock } }),
+    read: async (p): Promise<LoadAnswer> => (p.ready ? { pod: p.metadata.name, ready: true, load: { concurrency: perPod, rps: perPod * 5, windowMs: 1000, at: clock } } : { pod: p.metadata.name, error: 'connect ECONNREFUSED' }),
     record: (_t, reason, message) => events.push({ reason, message }),
     metrics: createMetrics({ processMetrics: false }),
     logger: createLogger('test', 'silent'),
@@ -98,6 +98,14 @@ describe('the autoscaler pass', () => {
     expect(t.scales).toEqual([{ replicas: 10, version: '100' }]);
     expect(t.events).toEqual([{ reason: 'ScaledUp', message: expect.stringMatching(/^Scaled from 1 to 10: panic: 50 in flight over the last 6s for a target of 5 per pod$/) }]);
     expect(t.scaler.views()[0]).toMatchObject({ key: 'shop/web', target: 5, observed: 50, desired: 10, panicking: true });
+  });
+
+  it('reads ready pods only: pods still starting neither answer nor count as the average', async () => {
+    const t = setup(deployment({ 'lull.dev/target-concurrency': '5' }, 2), [], 8);
+    t.load(5);
+    await t.scaler.tick();
+    expect(t.scaler.views()[0]?.observed).toBe(10);
+    expect(t.scales).toEqual([]);
   });
 
   it('retries a conflict on a fresh read when only the status moved', async () => {
