@@ -208,6 +208,7 @@ async function step(): Promise<void> {
   const { startStack, until } = await import('../test/e2e/support/stack.ts');
   const { startClients, tally } = await import('../test/e2e/support/clients.ts');
   const { REPO_ROOT } = await import('../test/cluster/layout.ts');
+  const { get } = await import('../test/e2e/support/http.ts');
   const { clusterOrExit, benchKubeconfig } = await import('./prerequisites.ts');
   await clusterOrExit('bench/autoscale.ts --step');
   const stack = await startStack({ scope: 'bench-autoscale', kubeconfig: benchKubeconfig(), log: (l) => process.stderr.write(`${l}\n`) });
@@ -227,9 +228,14 @@ async function step(): Promise<void> {
       await stack.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
       const ip = await until(`${name} awake behind its sidecar`, async () => {
         const d = await stack.getJson(['get', 'deploy', name, '-n', ns]);
-        if (d.metadata.annotations?.['lull.dev/state'] !== 'awake' || (d.status?.readyReplicas ?? 0) !== 1 || (d.status?.updatedReplicas ?? 0) !== 1) return false;
+        if (d.metadata.annotations?.['lull.dev/state'] !== 'awake' || (d.status?.readyReplicas ?? 0) !== 1 || (d.status?.updatedReplicas ?? 0) !== 1 || (d.status?.replicas ?? 0) !== 1) return false;
+        // The onboarding rollout's pod without the sidecar gone, and kube-proxy past it: a few requests all answer.
+        const pods = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items as any[];
+        if (pods.length !== 1 || pods.some((p) => p.metadata.deletionTimestamp)) return false;
         const svc = await stack.getJson(['get', 'svc', name, '-n', ns]);
-        return svc.spec.ports[0].targetPort === 'lull-8080' ? (svc.spec.clusterIP as string) : false;
+        if (svc.spec.ports[0].targetPort !== 'lull-8080') return false;
+        for (let i = 0; i < 10; i++) if ((await get(`http://${svc.spec.clusterIP}/`)).status !== 200) return false;
+        return svc.spec.clusterIP as string;
       }, 180_000, 200);
       const first = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.map((p: any) => p.metadata.name) as string[];
       const t0 = Date.now();
@@ -249,7 +255,7 @@ async function step(): Promise<void> {
       const newServed = Math.min(...[...clients.firstServedAt].filter(([pod]) => !first.includes(pod)).map(([, at]) => at));
       const { failed, total } = tally(clients);
       results.push({ spec: specAt - t0, ready: readyAt - t0, newServed: newServed - t0, overshoot: maxSpec - 10, failed, total });
-      process.stderr.write(`round ${r + 1}/${rounds}: ${JSON.stringify(results.at(-1))}\n`);
+      process.stderr.write(`round ${r + 1}/${rounds}: ${JSON.stringify(results.at(-1))}${clients.failures.length ? ` failures: ${clients.failures.join('; ')}` : ''}\n`);
       await stack.kubectl(['delete', 'deploy,svc', name, '-n', ns, '--wait=false']);
     }
   } finally {

@@ -130,11 +130,11 @@ describe('autoscale decision', () => {
     expect(d.decide(12_000, 11, 11)?.desired).toBe(9);
   });
 
-  it('a load a hair over a multiple of the target does not buy one more pod (5% up-tolerance)', () => {
+  it('a load a hair over a multiple of the target does not buy one more pod (1% up-tolerance)', () => {
     const d = new Decider(settings({ stableWindowMs: 6000 }));
     for (let t = 1; t <= 6; t++) d.record(t * 1000, 50.3);
     expect(d.decide(6000, 10, 10)?.desired).toBe(10);
-    for (let t = 7; t <= 12; t++) d.record(t * 1000, 56);
+    for (let t = 7; t <= 12; t++) d.record(t * 1000, 53);
     expect(d.decide(12_000, 10, 10)?.desired).toBe(11);
   });
 
