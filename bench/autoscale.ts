@@ -24,7 +24,7 @@ import { loadReader } from '../reconciler/autoscale/load.ts';
 import { Autoscaler } from '../reconciler/autoscale/loop.ts';
 import type { Cached, Informer } from '../reconciler/informers.ts';
 import { createMetrics } from '../reconciler/metrics.ts';
-import type { DeploymentObj, PodObj } from '../reconciler/objects.ts';
+import type { DeploymentObj, PodObj } from '../core/objects.ts';
 import { podIndex, World } from '../reconciler/world.ts';
 import { createAdminServer } from '../sidecar/admin.ts';
 import { Load } from '../sidecar/load.ts';
@@ -123,7 +123,7 @@ async function collectPull(n: number, seconds: number) {
   );
   const metrics = createMetrics({ processMetrics: false });
   const reader = loadReader(1000);
-  const scaler = new Autoscaler({ world, hpas: memInformer([]), api: { getDeployment: async () => undefined, scale: async () => undefined }, read: reader.read, record: () => undefined, metrics, logger: createLogger('bench', 'warn') });
+  const scaler = new Autoscaler({ world, hpas: memInformer([]), api: { getDeployment: async () => undefined, scale: async () => undefined }, read: reader.read, record: async () => undefined, metrics, logger: createLogger('bench', 'warn') });
   scaler.start();
   await new Promise((r) => setTimeout(r, 3000)); // Connections made, first seconds measured.
   const before = (await metrics.autoscaleLoadQueries.get()).values.reduce((a, v) => a + v.value, 0);
@@ -205,13 +205,14 @@ async function collect(): Promise<void> {
 
 async function step(): Promise<void> {
   const { resolve } = await import('node:path');
-  const { startStack, until } = await import('../test/e2e/support/stack.ts');
+  const { startStack } = await import('../test/e2e/support/stack.ts');
+  const { waitFor: until } = await import('../test/e2e/support/wait.ts');
   const { startClients, tally } = await import('../test/e2e/support/clients.ts');
   const { REPO_ROOT } = await import('../test/cluster/layout.ts');
   const { get } = await import('../test/e2e/support/http.ts');
-  const { clusterOrExit, benchKubeconfig } = await import('./prerequisites.ts');
+  const { clusterOrExit } = await import('./prerequisites.ts');
   await clusterOrExit('bench/autoscale.ts --step');
-  const stack = await startStack({ scope: 'bench-autoscale', kubeconfig: benchKubeconfig(), log: (l) => process.stderr.write(`${l}\n`) });
+  const stack = await startStack({ scope: 'bench-autoscale', log: (l) => process.stderr.write(`${l}\n`) });
   const ns = await stack.namespace('lull-bench-autoscale');
   const rounds = Number(args.rounds);
   const results: Array<{ spec: number; ready: number; newServed: number; overshoot: number; failed: number; total: number }> = [];
@@ -219,32 +220,32 @@ async function step(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const name = `step-${r}`;
       const fixture = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
-      await stack.apply({
+      await stack.kubectl.apply({
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         metadata: { name, namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/target-concurrency': '5', 'lull.dev/min-replicas': '1', 'lull.dev/max-replicas': '30' } },
         spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', fixture, '--port', '8080'], ports: [{ name: 'http', containerPort: 8080 }] }] } } },
       });
-      await stack.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+      await stack.kubectl.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
       const ip = await until(`${name} awake behind its sidecar`, async () => {
-        const d = await stack.getJson(['get', 'deploy', name, '-n', ns]);
+        const d = await stack.kubectl.json(['get', 'deploy', name, '-n', ns]);
         if (d.metadata.annotations?.['lull.dev/state'] !== 'awake' || (d.status?.readyReplicas ?? 0) !== 1 || (d.status?.updatedReplicas ?? 0) !== 1 || (d.status?.replicas ?? 0) !== 1) return false;
         // The onboarding rollout's pod without the sidecar gone, and kube-proxy past it: a few requests all answer.
-        const pods = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items as any[];
+        const pods = (await stack.kubectl.json(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items as any[];
         if (pods.length !== 1 || pods.some((p) => p.metadata.deletionTimestamp)) return false;
-        const svc = await stack.getJson(['get', 'svc', name, '-n', ns]);
+        const svc = await stack.kubectl.json(['get', 'svc', name, '-n', ns]);
         if (svc.spec.ports[0].targetPort !== 'lull-8080') return false;
         for (let i = 0; i < 10; i++) if ((await get(`http://${svc.spec.clusterIP}/`)).status !== 200) return false;
         return svc.spec.clusterIP as string;
       }, 180_000, 200);
-      const first = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.map((p: any) => p.metadata.name) as string[];
+      const first = (await stack.kubectl.json(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items.map((p: any) => p.metadata.name) as string[];
       const t0 = Date.now();
       const clients = startClients(`http://${ip}/slow?ms=200`, 50);
       let specAt = 0;
       let readyAt = 0;
       let maxSpec = 0;
       while (Date.now() - t0 < 90_000) {
-        const d = await stack.getJson(['get', 'deploy', name, '-n', ns]);
+        const d = await stack.kubectl.json(['get', 'deploy', name, '-n', ns]);
         maxSpec = Math.max(maxSpec, d.spec.replicas);
         if (!specAt && d.spec.replicas >= 10) specAt = Date.now();
         if (!readyAt && (d.status?.readyReplicas ?? 0) >= 10) readyAt = Date.now();

@@ -85,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
   const hpas = informer({ ...common, path: HPA_PATH, fieldSelector: notExcluded, trim: trimHpa, onSynced: synced('horizontalpodautoscalers') });
   hpas.start();
   const loads = loadReader(config.queryTimeoutMs);
-  const autoscaler = new Autoscaler({ world, hpas, api: api(client, config.namespace), read: loads.read, record: eventRecorder(client, config.lease.identity, logger), metrics, logger });
+  const autoscaler = new Autoscaler({ world, hpas, api: api(client, config.namespace), read: loads.read, record: eventRecorder(postEvent(client), { component: 'lull-reconciler', instance: config.lease.identity }, logger), metrics, logger });
 
   let stopping = false;
   const lead = elector({

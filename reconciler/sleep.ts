@@ -17,6 +17,7 @@ import { ensureRoute, syncSlice } from './routes.ts';
 import { OUTSIDE_RECHECK_MS, scheduleSleepMessage, type HoursNow } from './schedule.ts';
 import { sliceName } from './slices.ts';
 import { autoscaleSettings } from '../core/autoscale-settings.ts';
+import { sleepRequested } from '../core/sleep-request.ts';
 
 /** Pods that can still take traffic: the ones whose activity decides. */
 export function livePods(pods: readonly PodObj[]): PodObj[] {
@@ -48,7 +49,8 @@ export async function tend(ctx: Context, app: App, services: readonly ServiceObj
   const d = app.deployment;
   const mem = app.memory;
   if (d.replicas === 0) return; // Scaled to zero by someone else: there is nothing to ask.
-  if ((autoscaleSettings(d.metadata.annotations)?.minReplicas ?? 0) > 0) return; // min-replicas ≥ 1: never sleeps.
+  // min-replicas ≥ 1: no sleep for being idle; a `lull sleep` or closed awake-hours still put it down.
+  if ((autoscaleSettings(d.metadata.annotations)?.minReplicas ?? 0) > 0 && !sleepRequested(d.metadata.annotations) && (hours === undefined || hours.moment.open)) return;
   const blocker = sleepBlocker(services, (s) => ctx.world.deploymentsSelectedBy(s), ctx.interceptors().length, app.name);
   if (blocker !== mem.blocked) ctx.logger.debug({ app: app.key, blocker }, blocker ? 'may not sleep' : 'may sleep');
   const wasBlocked = mem.blocked !== undefined;

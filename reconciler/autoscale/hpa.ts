@@ -1,6 +1,6 @@
 // HorizontalPodAutoscalers, as far as coexistence needs them: which Deployment each one scales.
 import type { V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import type { Meta } from '../objects.ts';
+import type { Meta } from '../../core/objects.ts';
 
 export interface HpaObj {
   metadata: Pick<Meta, 'name' | 'namespace' | 'resourceVersion'>;

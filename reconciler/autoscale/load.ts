@@ -2,7 +2,7 @@
 // `load` field), on kept-alive connections: autoscaled apps are asked every second.
 import { Agent, request } from 'undici';
 import { SIDECAR_PATHS, type ActivitySnapshot, type SidecarLoad } from '../../core/sidecar-contract.ts';
-import type { PodObj } from '../objects.ts';
+import type { PodObj } from '../../core/objects.ts';
 
 /** A pod's answer: its load (undefined before its first full second), or why it could not be asked. */
 export type LoadAnswer = { pod: string; load: SidecarLoad | undefined; ready: boolean } | { pod: string; error: string };

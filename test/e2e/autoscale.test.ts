@@ -1,36 +1,18 @@
 // Request-based scaling end to end on the local cluster: the webhook, the sidecars' per-second load, the
 // reconciler's autoscaler (a host process) and the interceptor pods. A fixture app takes 200 ms per
 // request; short windows come from the app's annotations (stable-window 6s, scale-down-delay 5s).
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../cluster/layout.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startClients, tally } from './support/clients.ts';
+import { appService, applyApps, FIXTURE_APP, fixtureApp } from './support/fixture-apps.ts';
 import { get } from './support/http.ts';
-import { startStack, until, type Stack } from './support/stack.ts';
-
-const skip = inject('clusterSkipReason');
-const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { lullCli } from './support/lull-on-host.ts';
+import { startStack, type Stack } from './support/stack.ts';
+import { waitFor } from './support/wait.ts';
 
 function app(name: string, annotations: Record<string, string>) {
-  return {
-    deployment: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, annotations: { 'lull.dev/enabled': 'true', ...annotations } },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          // No --name: the fixture names itself after its pod (HOSTNAME), so each answer says which pod served it.
-          spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', FIXTURE, '--port', '8080'], ports: [{ name: 'http', containerPort: 8080 }] }] },
-        },
-      },
-    },
-    service: { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
-  };
+  // No --name: the fixture names itself after its pod (HOSTNAME), so each answer says which pod served it.
+  return { deployment: fixtureApp(name, { annotations: { 'lull.dev/enabled': 'true', ...annotations }, command: ['node', FIXTURE_APP, '--port', '8080'] }), service: appService(name) };
 }
 
 const APPS = {
@@ -45,24 +27,24 @@ const APPS = {
   scaled: app('scaled', { 'lull.dev/target-concurrency': '1', 'lull.dev/min-replicas': '1', 'lull.dev/stable-window': '6s' }),
 };
 
-describe.skipIf(skip !== null)('request-based scaling on the local cluster', () => {
+onCluster('request-based scaling on the local cluster', () => {
   let stack: Stack;
   let ns: string;
 
-  const deployment = (name: string) => stack.getJson(['get', 'deploy', name, '-n', ns]);
+  const deployment = (name: string) => stack.kubectl.json(['get', 'deploy', name, '-n', ns]);
   const events = async (name: string, reason: string) =>
-    ((await stack.getJson(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`])).items as any[]);
+    ((await stack.kubectl.json(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`])).items as any[]);
 
   /** Awake with its Service through the sidecar: returns the ClusterIP. */
   const awake = (name: string, replicas = 1) =>
-    until(`${name} to be awake behind its sidecar`, async () => {
+    waitFor(`${name} to be awake behind its sidecar`, async () => {
       const d = await deployment(name);
       if (d.metadata.annotations?.['lull.dev/state'] !== 'awake' || d.spec.replicas !== replicas || (d.status?.readyReplicas ?? 0) !== replicas || (d.status?.updatedReplicas ?? 0) !== replicas) return false;
       if ((d.status?.replicas ?? 0) !== replicas) return false;
       // The onboarding rollout's pod without the sidecar must be gone, and kube-proxy past it: a few requests all answer.
-      const pods = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items as any[];
+      const pods = (await stack.kubectl.json(['get', 'pods', '-n', ns, '-l', `app=${name}`])).items as any[];
       if (pods.length !== replicas || pods.some((p) => p.metadata.deletionTimestamp)) return false;
-      const svc = await stack.getJson(['get', 'svc', name, '-n', ns]);
+      const svc = await stack.kubectl.json(['get', 'svc', name, '-n', ns]);
       if (svc.spec.ports[0].targetPort !== 'lull-8080') return false;
       for (let i = 0; i < 10; i++) if ((await get(`http://${svc.spec.clusterIP}/`)).status !== 200) return false;
       return svc.spec.clusterIP as string;
@@ -89,12 +71,9 @@ describe.skipIf(skip !== null)('request-based scaling on the local cluster', () 
   }
 
   beforeAll(async () => {
-    stack = await startStack({ scope: 'autoscale', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
+    stack = await startStack({ scope: 'autoscale', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-autoscale');
-    for (const { deployment: d, service } of Object.values(APPS)) {
-      await stack.apply({ ...d, metadata: { ...d.metadata, namespace: ns } });
-      await stack.apply({ ...service, metadata: { ...service.metadata, namespace: ns } });
-    }
+    await applyApps(stack.kubectl, ns, Object.values(APPS));
   }, 300_000);
 
   afterAll(async () => {
@@ -104,11 +83,11 @@ describe.skipIf(skip !== null)('request-based scaling on the local cluster', () 
 
   it('a step from 0 to 50 clients (200 ms each) with target 5 reaches 10 replicas, stays there, and every request succeeds', async () => {
     const ip = await awake('busy');
-    const first = ((await stack.getJson(['get', 'pods', '-n', ns, '-l', 'app=busy'])).items as any[]).map((p) => p.metadata.name as string);
+    const first = ((await stack.kubectl.json(['get', 'pods', '-n', ns, '-l', 'app=busy'])).items as any[]).map((p) => p.metadata.name as string);
     const replicas = watchReplicas('busy');
     const clients = startClients(`http://${ip}/slow?ms=200`, 50);
     try {
-      await until('10 ready replicas of busy', async () => (replicas.trace.at(-1)?.ready ?? 0) >= 10, 180_000, 100);
+      await waitFor('10 ready replicas of busy', async () => (replicas.trace.at(-1)?.ready ?? 0) >= 10, 180_000, 100);
       const readyAt = Date.now();
       // Steady load: the count must hold (no oscillation) for a while.
       await new Promise((r) => setTimeout(r, 12_000));
@@ -137,11 +116,11 @@ describe.skipIf(skip !== null)('request-based scaling on the local cluster', () 
   }, 300_000);
 
   it('with the load gone it scales back to one replica after the windows and the delay, then sleeps after idle-after', async () => {
-    await until('busy to scale back to 1', async () => (await deployment('busy')).spec.replicas === 1, 180_000, 500);
+    await waitFor('busy to scale back to 1', async () => (await deployment('busy')).spec.replicas === 1, 180_000, 500);
     const down = await events('busy', 'ScaledDown');
     expect(down.length).toBeGreaterThan(0);
     expect(down.map((e) => e.message).join('\n')).toMatch(/Scaled from \d+ to \d+: 0 in flight over the last 6s/);
-    await until('busy to sleep', async () => {
+    await waitFor('busy to sleep', async () => {
       const d = await deployment('busy');
       return d.spec.replicas === 0 && d.metadata.annotations?.['lull.dev/state'] === 'sleeping';
     }, 180_000, 500);
@@ -150,13 +129,13 @@ describe.skipIf(skip !== null)('request-based scaling on the local cluster', () 
 
   it('an app an HorizontalPodAutoscaler scales is left to it, with one Event, and lull status says so', async () => {
     const ip = await awake('scaled');
-    await stack.apply({
+    await stack.kubectl.apply({
       apiVersion: 'autoscaling/v2',
       kind: 'HorizontalPodAutoscaler',
       metadata: { name: 'scaled-cpu', namespace: ns },
       spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'scaled' }, minReplicas: 1, maxReplicas: 2, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }] },
     });
-    await until('the AutoscaleYielded Event', async () => (await events('scaled', 'AutoscaleYielded')).length > 0, 60_000, 250);
+    await waitFor('the AutoscaleYielded Event', async () => (await events('scaled', 'AutoscaleYielded')).length > 0, 60_000, 250);
     // 10 in flight for target 1 would ask for 10 replicas: Lull must not move.
     const clients = startClients(`http://${ip}/slow?ms=200`, 10);
     await new Promise((r) => setTimeout(r, 8000));
@@ -167,7 +146,7 @@ describe.skipIf(skip !== null)('request-based scaling on the local cluster', () 
     const yielded = await events('scaled', 'AutoscaleYielded');
     expect(yielded.map((e) => [e.count ?? 1, e.message])).toEqual([[1, 'HorizontalPodAutoscaler scaled-cpu scales this Deployment: Lull leaves 1 to N to it and only sleeps and wakes the app']]);
 
-    const { stdout } = await promisify(execFile)(process.execPath, [resolve(REPO_ROOT, 'bin/lull.ts'), 'status', '-n', ns, '-o', 'wide', '--kubeconfig', stack.kubeconfig]);
+    const { stdout } = await lullCli(stack.kubectl.kubeconfig)('status', '-n', ns, '-o', 'wide');
     const row = stdout.split('\n').find((l) => l.startsWith('scaled '));
     expect(row).toMatch(/1 in flight\s+-\s+HPA scaled-cpu$/);
     expect(stdout).toContain('scaled: HorizontalPodAutoscaler scaled-cpu scales this Deployment');

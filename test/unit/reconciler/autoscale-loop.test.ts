@@ -8,7 +8,7 @@ import type { HpaObj } from '../../../reconciler/autoscale/hpa.ts';
 import { totalLoad, type LoadAnswer } from '../../../reconciler/autoscale/load.ts';
 import type { Cached, Informer } from '../../../reconciler/informers.ts';
 import { createMetrics } from '../../../reconciler/metrics.ts';
-import type { DeploymentObj, NamespaceObj, PodObj } from '../../../reconciler/objects.ts';
+import type { DeploymentObj, NamespaceObj, PodObj } from '../../../core/objects.ts';
 import { podIndex, World } from '../../../reconciler/world.ts';
 
 function memInformer<T extends Cached>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> {
@@ -72,7 +72,9 @@ function setup(d: DeploymentObj, hpas: HpaObj[] = [], starting = 0) {
       },
     },
     read: async (p): Promise<LoadAnswer> => (p.ready ? { pod: p.metadata.name, ready: true, load: { concurrency: perPod, rps: perPod * 5, windowMs: 1000, at: clock } } : { pod: p.metadata.name, error: 'connect ECONNREFUSED' }),
-    record: (_t, reason, message) => events.push({ reason, message }),
+    record: async (_t, reason, message) => {
+      events.push({ reason, message });
+    },
     metrics: createMetrics({ processMetrics: false }),
     logger: createLogger('test', 'silent'),
     now: () => clock,
