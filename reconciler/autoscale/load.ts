@@ -1,7 +1,8 @@
 // Reads each pod's last full second of load from its sidecar (`GET podIP:9930/lull/activity`, the
 // `load` field), on kept-alive connections: autoscaled apps are asked every second.
 import { Agent, request } from 'undici';
-import { SIDECAR_PATHS, type ActivitySnapshot, type SidecarLoad } from '../../core/sidecar-contract.ts';
+import { activityOf } from '../../core/sidecar-admin-client.ts';
+import { SIDECAR_PATHS, type SidecarLoad } from '../../core/sidecar-contract.ts';
 import type { PodObj } from '../../core/objects.ts';
 
 /** A pod's answer: its load (undefined before its first full second), or why it could not be asked. */
@@ -19,11 +20,10 @@ export function loadReader(timeoutMs: number): { read: ReadLoad; close(): Promis
     const host = pod.ip.includes(':') ? `[${pod.ip}]` : pod.ip;
     try {
       const res = await request(`http://${host}:${pod.adminPort}${SIDECAR_PATHS.activity}`, { dispatcher: agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        return { pod: name, error: `the sidecar answered ${res.statusCode}` };
-      }
-      const snapshot = (await res.body.json()) as ActivitySnapshot;
+      const body = res.statusCode === 200 ? await res.body.json().catch(() => undefined) : await res.body.dump();
+      // What an answer means is core's (sidecar-admin-client.ts); only the connection is kept here, for the next second.
+      const snapshot = activityOf(res.statusCode, body);
+      if ('error' in snapshot) return { pod: name, error: snapshot.error };
       return { pod: name, load: snapshot.load, ready: snapshot.ready === true };
     } catch (err) {
       return { pod: name, error: (err as Error).message || String(err) };
