@@ -2,7 +2,7 @@
 // credentials (including rotating service-account tokens) of a KubeConfig.
 import { KubeConfig, RequestContext } from '@kubernetes/client-node';
 import type { AgentOptions } from 'node:https';
-import { Agent, fetch, type Dispatcher } from 'undici';
+import { Agent, fetch, request as undiciRequest, type Dispatcher } from 'undici';
 import { errors, LullError } from './errors.ts';
 
 export class KubeApiError extends LullError {
@@ -33,9 +33,20 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** One event of a watch stream; ERROR carries a Status (410: the version is too old, list again). */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: any;
+}
+
 export interface KubeClient {
   readonly config: KubeConfig;
   request<T>(method: Method, path: string, options?: RequestOptions): Promise<T>;
+  /**
+   * Streams `path?watch=true` on the same connection pool, calling `onEvent` per line; resolves when the
+   * server ends the stream, rejects on an error answer (KubeApiError) or a broken connection.
+   */
+  watch(path: string, query: Record<string, string | undefined>, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
 }
 
 /**
@@ -71,15 +82,27 @@ export function kubeClient(kc: KubeConfig, options: KubeClientOptions = {}): Kub
   // The KubeConfig builds a new agent per request; one shared pool keeps TLS connections alive.
   let dispatcher: Dispatcher | undefined;
   const kept = options.keepAliveMs === undefined ? undefined : keptAliveAgent(kc, options.keepAliveMs);
+  /** The URL and the credentials of this moment (service-account tokens rotate). */
+  async function prepare(method: Method, path: string, query: Record<string, string | undefined> = {}, extra: Record<string, string> = {}) {
+    const url = new URL(server + path);
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
+    const ctx = new RequestContext(url.toString(), method);
+    await kc.applySecurityAuthentication(ctx);
+    dispatcher ??= (await kept) ?? (ctx.getDispatcher() as Dispatcher | undefined);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), ...extra, accept: 'application/json' };
+    return { url, headers, ...(dispatcher ? { dispatcher } : {}) };
+  }
+  const failure = (method: string, path: string, status: number, text: string) => {
+    let json: { reason?: string; message?: string } = {};
+    try {
+      json = JSON.parse(text) ?? {};
+    } catch {}
+    return new KubeApiError(method, path, status, json.reason ?? '', json.message ?? text.slice(0, 200));
+  };
   return {
     config: kc,
     async request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
-      const url = new URL(server + path);
-      for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
-      const ctx = new RequestContext(url.toString(), method);
-      await kc.applySecurityAuthentication(ctx);
-      dispatcher ??= (await kept) ?? (ctx.getDispatcher() as Dispatcher | undefined);
-      const headers: Record<string, string> = { ...ctx.getHeaders(), ...options.headers, accept: 'application/json' };
+      const { url, headers, dispatcher } = await prepare(method, path, options.query, options.headers);
       if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
       const response = await fetch(url, {
         method,
@@ -89,17 +112,29 @@ export function kubeClient(kc: KubeConfig, options: KubeClientOptions = {}): Kub
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
       const text = await response.text();
-      let json: unknown;
+      if (!response.ok) throw failure(method, path, response.status, text);
       try {
-        json = text ? JSON.parse(text) : undefined;
+        return (text ? JSON.parse(text) : undefined) as T;
       } catch {
-        json = undefined;
+        return undefined as T;
       }
-      if (!response.ok) {
-        const status = (json ?? {}) as { reason?: string; message?: string };
-        throw new KubeApiError(method, path, response.status, status.reason ?? '', status.message ?? text.slice(0, 200));
+    },
+    async watch(path, query, onEvent, signal) {
+      const { url, headers, dispatcher } = await prepare('GET', path, { ...query, watch: 'true' });
+      // No idle limit between events: the server's timeoutSeconds and the caller's signal bound a watch.
+      const response = await undiciRequest(url, { method: 'GET', headers, signal, bodyTimeout: 0, headersTimeout: 30_000, ...(dispatcher ? { dispatcher } : {}) });
+      if (response.statusCode >= 300) throw failure('GET', path, response.statusCode, await response.body.text());
+      response.body.setEncoding('utf8');
+      let pending = '';
+      for await (const chunk of response.body as AsyncIterable<string>) {
+        pending += chunk;
+        let newline: number;
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, newline);
+          pending = pending.slice(newline + 1);
+          if (line.trim()) onEvent(JSON.parse(line) as WatchEvent);
+        }
       }
-      return json as T;
     },
   };
 }
