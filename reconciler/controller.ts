@@ -7,7 +7,7 @@ import type { Logger } from '../core/log.ts';
 import { stateOf } from './app.ts';
 import { newMemory, type AppMemory, type Context } from './context.ts';
 import { Deadlines, type Clock, systemClock } from './deadlines.ts';
-import type { Change } from './informers.ts';
+import type { Change } from '../core/informer.ts';
 import type { ReconcilerMetrics } from './metrics.ts';
 import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceObj } from '../core/objects.ts';
 import { PortTable } from './ports.ts';
@@ -124,7 +124,7 @@ export class Controller {
   onSlice = (_change: Change, slice: SliceObj): void => {
     if (!this.#leading) return;
     const name = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    const service = name ? this.#world.informers.services.get(name, slice.metadata.namespace) : undefined;
+    const service = name ? this.#world.informers.services.get(slice.metadata.namespace ?? '', name) : undefined;
     if (service) for (const app of this.#appsOfService(service)) this.queue.add(app);
   };
 
@@ -138,7 +138,7 @@ export class Controller {
     // Every slice follows the interceptor pods; apps held back for want of an interceptor may sleep now.
     for (const slice of this.#world.informers.slices.list()) {
       if (!isInterceptorSlice(slice)) continue;
-      const service = this.#world.informers.services.get(slice.metadata.labels?.[SERVICE_NAME_LABEL] ?? '', slice.metadata.namespace);
+      const service = this.#world.informers.services.get(slice.metadata.namespace ?? '', slice.metadata.labels?.[SERVICE_NAME_LABEL] ?? '');
       if (service) for (const app of this.#appsOfService(service)) this.queue.add(app);
     }
     for (const [key, memory] of this.#memory) if (memory.blocked) this.queue.add(key);

@@ -8,7 +8,7 @@ import { activityClient } from './activity.ts';
 import { api } from './api.ts';
 import { parseConfig, USAGE, type ReconcilerConfig } from './config.ts';
 import { Controller } from './controller.ts';
-import { informer, type Change } from './informers.ts';
+import { informer, type Change } from '../core/informer.ts';
 import { parseSelector } from './labels.ts';
 import { elector, kubeLeaseStore } from './leader.ts';
 import { createMetrics } from './metrics.ts';
@@ -43,28 +43,28 @@ export async function main(argv: string[]): Promise<number> {
 
   // Lull's own namespace and kube-system are never managed: not worth caching either.
   const notExcluded = [...new Set([...EXCLUDED_NAMESPACES, config.namespace])].map((ns) => `metadata.namespace!=${ns}`).join(',');
-  const common = { client, logger };
+  const common = { client, logger, maxBackoffMs: 5000 };
   const synced = (resource: string) => () => metrics.informerSynced.set({ resource }, 1);
   const forward = <T>(handler: (c: Controller) => (change: Change, object: T) => void) => (change: Change, object: T) => {
     if (controller) handler(controller)(change, object);
   };
   const informers: Informers = {
-    namespaces: informer({ ...common, path: '/api/v1/namespaces', trim: trimNamespace, onChange: forward((c) => c.onNamespace), onSynced: synced('namespaces') }),
-    deployments: informer({ ...common, path: '/apis/apps/v1/deployments', fieldSelector: notExcluded, trim: trimDeployment, onChange: forward((c) => c.onDeployment), onSynced: synced('deployments') }),
+    namespaces: informer({ ...common, path: '/api/v1/namespaces', transform: trimNamespace, onChange: forward((c) => c.onNamespace), onSynced: synced('namespaces') }),
+    deployments: informer({ ...common, path: '/apis/apps/v1/deployments', fieldSelector: notExcluded, transform: trimDeployment, onChange: forward((c) => c.onDeployment), onSynced: synced('deployments') }),
     // Every Service, everywhere: a route record may outlive its Service's namespace being managed.
-    services: informer({ ...common, path: '/api/v1/services', trim: trimService, onChange: forward((c) => c.onService), onSynced: synced('services') }),
-    slices: informer({ ...common, path: '/apis/discovery.k8s.io/v1/endpointslices', fieldSelector: notExcluded, trim: trimSlice, indexBy: sliceIndex, onChange: forward((c) => c.onSlice), onSynced: synced('endpointslices') }),
-    pods: informer({ ...common, path: '/api/v1/pods', fieldSelector: notExcluded, trim: trimPod, indexBy: podIndex, onChange: forward((c) => c.onPod), onSynced: synced('pods') }),
+    services: informer({ ...common, path: '/api/v1/services', transform: trimService, onChange: forward((c) => c.onService), onSynced: synced('services') }),
+    slices: informer({ ...common, path: '/apis/discovery.k8s.io/v1/endpointslices', fieldSelector: notExcluded, transform: trimSlice, indexBy: sliceIndex, onChange: forward((c) => c.onSlice), onSynced: synced('endpointslices') }),
+    pods: informer({ ...common, path: '/api/v1/pods', fieldSelector: notExcluded, transform: trimPod, indexBy: podIndex, onChange: forward((c) => c.onPod), onSynced: synced('pods') }),
     interceptors: informer({
       ...common,
       path: `/api/v1/namespaces/${config.interceptorNamespace}/pods`,
       labelSelector: config.interceptorSelector,
-      trim: trimPod,
+      transform: trimPod,
       onChange: forward((c) => c.onInterceptor),
       onSynced: synced('interceptors'),
     }),
     // The route table: in Lull's namespace, which only Lull writes (deploy/base/reconciler/rbac.yaml).
-    routes: informer({ ...common, path: `/api/v1/namespaces/${config.namespace}/configmaps`, labelSelector: ROUTE_SELECTOR, trim: trimRecord, onChange: forward((c) => c.onRoute), onSynced: synced('routes') }),
+    routes: informer({ ...common, path: `/api/v1/namespaces/${config.namespace}/configmaps`, labelSelector: ROUTE_SELECTOR, transform: trimRecord, onChange: forward((c) => c.onRoute), onSynced: synced('routes') }),
   };
   for (const resource of Object.keys(informers)) metrics.informerSynced.set({ resource: resource === 'slices' ? 'endpointslices' : resource }, 0);
 

@@ -22,7 +22,7 @@ export async function optOut(ctx: Context, app: App): Promise<void> {
   const annotations = d.metadata.annotations ?? {};
   const selecting = ctx.world.servicesSelecting(d);
   const routingNames = ctx.ports.servicesRouting(app.key);
-  const routing = routingNames.flatMap((n) => ctx.world.informers.services.get(n, app.namespace) ?? []);
+  const routing = routingNames.flatMap((n) => ctx.world.informers.services.get(app.namespace, n) ?? []);
   const withSlices = slicesLeft(ctx, unique([...selecting, ...routing]));
   const sidecarServices = selecting.filter((s) => s.metadata.annotations?.[ORIGINAL_TARGET_PORTS] !== undefined);
   const remembered = [STATE, REPLICAS_BEFORE_SLEEP, SLEPT_AT].filter((k) => annotations[k] !== undefined);
@@ -51,7 +51,7 @@ export async function optOut(ctx: Context, app: App): Promise<void> {
   }
   if (waiting > 0) return;
 
-  for (const name of routingNames) await removeRoute(ctx, app.namespace, name, ctx.world.informers.services.get(name, app.namespace), { slice: false });
+  for (const name of routingNames) await removeRoute(ctx, app.namespace, name, ctx.world.informers.services.get(app.namespace, name), { slice: false });
   if (remembered.length === 0) return;
   // Guarded: a reconcile on a cache that has not seen this write yet gets a 409, not a second Event.
   await ctx.api.annotateDeployment(app.namespace, app.name, Object.fromEntries(remembered.map((k) => [k, null])), d.metadata.resourceVersion);
@@ -61,5 +61,5 @@ export async function optOut(ctx: Context, app: App): Promise<void> {
 
 /** A Deployment that is gone: its Services' routes and interceptor slices go too. */
 export async function forgetDeleted(ctx: Context, namespace: string, name: string): Promise<void> {
-  for (const service of ctx.ports.servicesRouting(appKey(namespace, name))) await removeRoute(ctx, namespace, service, ctx.world.informers.services.get(service, namespace));
+  for (const service of ctx.ports.servicesRouting(appKey(namespace, name))) await removeRoute(ctx, namespace, service, ctx.world.informers.services.get(namespace, service));
 }

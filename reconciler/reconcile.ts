@@ -50,7 +50,7 @@ export async function reconcile(ctx: Context, key: string): Promise<Outcome> {
   const selecting = ctx.world.servicesSelecting(app.deployment);
   const own = selecting.filter((s) => ctx.world.deploymentsSelectedBy(s).length === 1);
   for (const service of ctx.ports.servicesRouting(key)) {
-    if (!own.some((s) => s.metadata.name === service)) await removeRoute(ctx, namespace, service, ctx.world.informers.services.get(service, namespace));
+    if (!own.some((s) => s.metadata.name === service)) await removeRoute(ctx, namespace, service, ctx.world.informers.services.get(namespace, service));
   }
 
   const hours = scheduleOf(ctx, app);

@@ -2,7 +2,7 @@
 // slices, and which apps an event about any object concerns.
 import { SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
 import { membership, type Membership } from '../core/opt-in.ts';
-import type { Informer } from './informers.ts';
+import type { Informer } from '../core/informer.ts';
 import { requirementsMatch, serviceSelects, type Requirement } from './labels.ts';
 import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceObj } from '../core/objects.ts';
 
@@ -43,17 +43,17 @@ export class World {
   }
 
   synced(): boolean {
-    return Object.values(this.informers).every((i) => i.synced());
+    return Object.values(this.informers).every((i) => i.hasSynced());
   }
 
   deployment(namespace: string, name: string): DeploymentObj | undefined {
-    return this.informers.deployments.get(name, namespace);
+    return this.informers.deployments.get(namespace, name);
   }
 
   /** Is this namespace one the reconciler may manage (--namespace-selector)? undefined: not known yet. */
   managed(namespace: string): boolean | undefined {
     if (this.#namespaceRequirements === undefined) return true;
-    const ns = this.informers.namespaces.get(namespace);
+    const ns = this.informers.namespaces.get('', namespace);
     if (ns === undefined) return undefined;
     return requirementsMatch(this.#namespaceRequirements, ns.metadata.labels ?? {});
   }
@@ -64,7 +64,7 @@ export class World {
     if (managed === undefined) return 'unknown';
     // Outside the managed namespaces Lull neither onboards nor undoes: another instance may own them.
     if (!managed) return 'unknown';
-    const labels = this.informers.namespaces.get(namespace)?.metadata.labels;
+    const labels = this.informers.namespaces.get('', namespace)?.metadata.labels;
     return membership(namespace, deployment.metadata.annotations, labels, this.ownNamespace);
   }
 

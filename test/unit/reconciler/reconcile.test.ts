@@ -9,7 +9,7 @@ import type { Api } from '../../../reconciler/api.ts';
 import { newMemory, type AppMemory, type Context } from '../../../reconciler/context.ts';
 import { Deadlines } from '../../../reconciler/deadlines.ts';
 import type { PodAnswer } from '../../../reconciler/idle.ts';
-import type { Cached, Informer } from '../../../reconciler/informers.ts';
+import type { Informer } from '../../../core/informer.ts';
 import { createMetrics } from '../../../reconciler/metrics.ts';
 import { trimRecord, type DeploymentObj, type NamespaceObj, type PodObj, type RecordObj, type ServiceObj, type SliceObj } from '../../../core/objects.ts';
 import { PortTable } from '../../../reconciler/ports.ts';
@@ -17,17 +17,20 @@ import { reconcile } from '../../../reconciler/reconcile.ts';
 import { readyInterceptors } from '../../../reconciler/slices.ts';
 import { podIndex, sliceIndex, World } from '../../../reconciler/world.ts';
 
-function memInformer<T extends Cached>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> & { objects: T[] } {
-  return {
+function memInformer<T extends { metadata: { name: string; namespace?: string } }>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> & { objects: T[] } {
+  const self: Informer<T> & { objects: T[] } = {
     objects,
     path: '/fake',
-    synced: () => true,
-    get: (name, namespace) => objects.find((o) => o.metadata.name === name && (o.metadata.namespace ?? '') === (namespace ?? '')),
+    synced: Promise.resolve(),
+    hasSynced: () => true,
+    get: (namespace, name) => objects.find((o) => o.metadata.name === name && (o.metadata.namespace ?? '') === namespace),
     list: (namespace) => objects.filter((o) => namespace === undefined || (o.metadata.namespace ?? '') === namespace),
     indexed: (key) => objects.filter((o) => indexBy?.(o) === key),
-    start() {},
+    subscribe: () => () => undefined,
+    start: () => self,
     stop() {},
   };
+  return self;
 }
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
