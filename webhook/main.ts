@@ -12,7 +12,7 @@ import { certRotation } from './cert-rotation.ts';
 import { ensureTls, secretApi } from './cert-store.ts';
 import { ensureDrainKey } from './drain-key.ts';
 import { parseConfig, USAGE, type WebhookConfig } from './config.ts';
-import { informer, kubeWatch } from './informer.ts';
+import { informer } from '../core/informer.ts';
 import { kubeClient, loadKubeConfig } from '../core/kube-client.ts';
 import { createMetrics } from './metrics.ts';
 import { buildServer, type WebhookServer } from './server.ts';
@@ -34,45 +34,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger('webhook');
   const client = kubeClient(loadKubeConfig(config.kubeconfig));
-  const watch = kubeWatch(client.config);
   const metrics = createMetrics();
 
   const excluded = [...new Set([...EXCLUDED_NAMESPACES, config.namespace])];
-  const namespacesSynced = Promise.withResolvers<void>();
-  const deploymentsSynced = Promise.withResolvers<void>();
-  const namespaces = informer({
-    client,
-    watch,
-    logger,
-    path: '/api/v1/namespaces',
-    summarize: (ns: V1Namespace) => ns.metadata?.labels ?? {},
-    onSynced: () => {
-      metrics.informerSynced.set({ resource: 'namespaces' }, 1);
-      namespacesSynced.resolve();
-    },
-  });
-  const deployments = informer({
-    client,
-    watch,
-    logger,
-    path: '/apis/apps/v1/deployments',
-    fieldSelector: excluded.map((ns) => `metadata.namespace!=${ns}`).join(','),
-    summarize: (d: V1Deployment) => backendOf(d),
-    onSynced: () => {
-      metrics.informerSynced.set({ resource: 'deployments' }, 1);
-      deploymentsSynced.resolve();
-    },
-  });
+  // Only what the handlers read is kept of each object, so memory stays small.
+  const cache = <T>(resource: string, path: string, transform: (object: any) => T, fieldSelector?: string) =>
+    informer({ client, logger, path, transform, ...(fieldSelector ? { fieldSelector } : {}), onSynced: () => metrics.informerSynced.set({ resource }, 1) });
+  const notExcluded = excluded.map((ns) => `metadata.namespace!=${ns}`).join(',');
+  const namespaces = cache('namespaces', '/api/v1/namespaces', (ns: V1Namespace) => ns.metadata?.labels ?? {});
+  const deployments = cache('deployments', '/apis/apps/v1/deployments', (d: V1Deployment) => backendOf(d), notExcluded);
   // Only for warnings (a Service that keeps an app from sleeping): admissions never wait for it.
-  const services = informer({
-    client,
-    watch,
-    logger,
-    path: '/api/v1/services',
-    fieldSelector: excluded.map((ns) => `metadata.namespace!=${ns}`).join(','),
-    summarize: (s: V1Service) => serviceFacts(s),
-    onSynced: () => metrics.informerSynced.set({ resource: 'services' }, 1),
-  });
+  const services = cache('services', '/api/v1/services', (s: V1Service) => serviceFacts(s), notExcluded);
   metrics.informerSynced.set({ resource: 'namespaces' }, 0);
   metrics.informerSynced.set({ resource: 'deployments' }, 0);
   metrics.informerSynced.set({ resource: 'services' }, 0);
@@ -84,9 +56,9 @@ export async function main(argv: string[]): Promise<number> {
     ownNamespace: config.namespace,
     trustedUsers: config.trustedUsers,
     inject: { image: config.sidecarImage, version: config.version, pullPolicy: config.sidecarPullPolicy, pullSecrets: config.sidecarPullSecrets, ...(config.sidecarResources ? { resources: config.sidecarResources } : {}) },
-    namespaceLabels: (name) => (namespaces.synced() ? namespaces.get('', name) : undefined),
-    backends: (namespace) => (deployments.synced() ? [...deployments.list(namespace)] : undefined),
-    services: (namespace) => (services.synced() ? [...services.list(namespace)] : undefined),
+    namespaceLabels: (name) => (namespaces.hasSynced() ? namespaces.get('', name) : undefined),
+    backends: (namespace) => (deployments.hasSynced() ? deployments.list(namespace) : undefined),
+    services: (namespace) => (services.hasSynced() ? services.list(namespace) : undefined),
   };
 
   const configurations: Array<[WebhookConfigKind, string]> = [
@@ -123,9 +95,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Registered by URL there is no readiness gate: give the caches a moment before answering (they answer
   // "change nothing" while unsynced anyway).
-  await Promise.race([Promise.all([namespacesSynced.promise, deploymentsSynced.promise]), delay(SYNC_WAIT_MS, undefined, { ref: false })]);
+  await Promise.race([Promise.all([namespaces.synced, deployments.synced]), delay(SYNC_WAIT_MS, undefined, { ref: false })]);
   let stopping = false;
-  server = buildServer({ context, metrics, logger, tls: material.serving, ready: () => !stopping && namespaces.synced() && deployments.synced() });
+  server = buildServer({ context, metrics, logger, tls: material.serving, ready: () => !stopping && namespaces.hasSynced() && deployments.hasSynced() });
   await server.app.listen({ host: config.host, port: config.port });
   rotation.start();
   logger.info({ host: config.host, port: config.port, version: config.version, image: config.sidecarImage }, 'webhook listening');
