@@ -17,12 +17,11 @@ import { wakeFailure } from './failure.ts';
 import type { Target } from './forward.ts';
 import { Hold, type AppView, type HoldContext } from './hold.ts';
 import { HoursGate } from './hours.ts';
-import { selectorString, statusOf, type ClusterApi } from './kube.ts';
+import { selectorString, statusOf, type ClusterApi, type Watched } from './kube.ts';
 import type { HoldSettings } from './limits.ts';
 import { adminPortOf, ReadyProbe, type ReadyProbeOptions } from './readiness.ts';
 import type { Refusal } from './refuse.ts';
 import type { Route } from './routes.ts';
-import type { Watched } from './watch.ts';
 import type { PageSource } from './waiting-room.ts';
 
 export interface AppContext {
@@ -117,7 +116,7 @@ export class App implements AppView {
   }
 
   #arrived(object: V1Deployment | undefined): void {
-    if (this.#stopped || this.#deploymentWatch.synced || object === undefined) return;
+    if (this.#stopped || this.#deploymentWatch.hasSynced() || object === undefined) return;
     this.#fetched = object;
     this.#log.debug({ ms: this.#sinceEpisode() }, 'Deployment fetched');
     // The connection that made this App is held by now: wake from what the GET said (an awake app waits for its endpoints).
@@ -147,8 +146,8 @@ export class App implements AppView {
 
   /** Enough to decide: pods are not waited for, they matter only once the app is scaled. */
   get synced(): boolean {
-    if (!this.#deploymentWatch.synced) return false;
-    for (const watch of this.#sliceWatches.values()) if (!watch.synced) return false;
+    if (!this.#deploymentWatch.hasSynced()) return false;
+    for (const watch of this.#sliceWatches.values()) if (!watch.hasSynced()) return false;
     return true;
   }
 
@@ -165,7 +164,7 @@ export class App implements AppView {
   }
 
   get failure(): string | undefined {
-    if (this.#deploymentWatch.synced && this.#deploymentObject() === undefined) return `Deployment ${this.name} does not exist`;
+    if (this.#deploymentWatch.hasSynced() && this.#deploymentObject() === undefined) return `Deployment ${this.name} does not exist`;
     return this.#scaleFailure ?? this.#podFailure;
   }
 
@@ -217,7 +216,7 @@ export class App implements AppView {
   // --- the Kubernetes side ---
 
   #deploymentObject(): V1Deployment | undefined {
-    if (!this.#deploymentWatch.synced) return this.#fetched;
+    if (!this.#deploymentWatch.hasSynced()) return this.#fetched;
     this.#fetched = undefined;
     return this.#deploymentWatch.list()[0];
   }

@@ -10,12 +10,11 @@ import type { Logger } from '../core/log.ts';
 import { createAdminServer } from './admin.ts';
 import { App } from './app.ts';
 import { Totals, type HoldContext } from './hold.ts';
-import type { ClusterApi } from './kube.ts';
+import type { ClusterApi, Watched } from './kube.ts';
 import { Listeners } from './listeners.ts';
 import { createMetrics, type InterceptorMetrics } from './metrics.ts';
 import type { ReadyProbeOptions } from './readiness.ts';
 import { appKey, routeTable, type Route } from './routes.ts';
-import type { Watched } from './watch.ts';
 
 export interface InterceptorOptions {
   cluster: ClusterApi;
@@ -146,7 +145,7 @@ export async function startInterceptor(options: InterceptorOptions): Promise<Run
 
   const notReady = (): string | undefined => {
     if (stopping) return 'shutting down';
-    if (!records.synced) return 'route records not listed yet';
+    if (!records.hasSynced()) return 'route records not listed yet';
     if (!applied) return 'interceptor ports not opened yet';
     return undefined;
   };

@@ -1,12 +1,15 @@
 // Every Kubernetes call the interceptor makes, behind one small interface so the rest can be tested
 // without a cluster: a watch of the route records in Lull's namespace and, per waking app, of its
 // Deployment, pods and EndpointSlices; the guarded scale; the waking annotation; Events.
-import type { CoreV1Event, KubeConfig, KubernetesListObject, KubernetesObject, V1ConfigMap, V1Deployment, V1EndpointSlice, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, KubeConfig, V1ConfigMap, V1Deployment, V1EndpointSlice, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
+import { informer, type Informer } from '../core/informer.ts';
 import { ROUTE_SELECTOR, SERVICE_NAME_LABEL } from '../core/interceptor-contract.ts';
 import { isStatus, kubeClient, PATCH, KubeApiError } from '../core/kube-client.ts';
 import type { Logger } from '../core/log.ts';
 import { isTestFailure, scalePatch, wakingPatch } from '../core/wake.ts';
-import { watchObjects, type Watched } from './watch.ts';
+
+/** A cache the interceptor reads: synced once listed, stopped when the app is dropped. */
+export type Watched<T> = Pick<Informer<T>, 'hasSynced' | 'list' | 'stop'>;
 
 export interface ClusterApi {
   /** The route records the reconciler writes (core/interceptor-contract.ts), and nothing else. */
@@ -52,10 +55,11 @@ export function clusterApi(kc: KubeConfig, log: Logger, lullNamespace: string): 
   // scale should not wait on a TLS handshake (tens of ms on a busy node).
   const client = kubeClient(kc, { keepAliveMs: KEEP_ALIVE_MS });
   setInterval(() => void client.request('GET', '/version').catch(() => undefined), KEEP_ALIVE_MS / 2).unref();
-  const lister = <T extends KubernetesObject>(path: string, query: Record<string, string>) => () =>
-    client.request<KubernetesListObject<T>>('GET', path, { query });
-  const watch = <T extends KubernetesObject>(path: string, selectors: { labelSelector?: string; fieldSelector?: string }, onChange: () => void) =>
-    watchObjects<T>(kc, path, lister<T>(path, selectors), { ...selectors, onChange, log });
+  // onChange: any add, update or delete, and once when the first list is in (not per listed object).
+  const watch = <T>(path: string, selectors: { labelSelector?: string; fieldSelector?: string }, onChange: () => void): Watched<T> => {
+    const cache: Informer<T> = informer<T>({ client, path, ...selectors, logger: log, onChange: () => cache.hasSynced() && onChange(), onSynced: onChange });
+    return cache.start();
+  };
   const deployments = (namespace: string) => `/apis/apps/v1/namespaces/${namespace}/deployments`;
   return {
     routes: (onChange) => watch<V1ConfigMap>(`/api/v1/namespaces/${lullNamespace}/configmaps`, { labelSelector: ROUTE_SELECTOR }, onChange),

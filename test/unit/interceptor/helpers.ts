@@ -6,8 +6,7 @@ import type { CoreV1Event, V1ConfigMap, V1Deployment, V1EndpointSlice, V1Pod } f
 import { pino } from 'pino';
 import { buildRouteRecord } from '../../../core/interceptor-contract.ts';
 import { KubeApiError } from '../../../core/kube-client.ts';
-import type { ClusterApi } from '../../../interceptor/kube.ts';
-import type { Watched } from '../../../interceptor/watch.ts';
+import type { ClusterApi, Watched } from '../../../interceptor/kube.ts';
 
 export const HOST = '127.0.0.1';
 export const silentLog = pino({ level: process.env.LULL_TEST_DEBUG ? 'debug' : 'silent' });
@@ -98,6 +97,9 @@ export function bodyOf(response: Buffer): string {
 
 class FakeWatch<T> implements Watched<T> {
   synced = false;
+  hasSynced(): boolean {
+    return this.synced;
+  }
   stopped = false;
   items: T[] = [];
   readonly onChange: () => void;
@@ -106,7 +108,7 @@ class FakeWatch<T> implements Watched<T> {
     this.onChange = onChange;
     this.filter = filter;
   }
-  list(): readonly T[] {
+  list(): T[] {
     return this.items;
   }
   push(all: readonly T[]): void {
