@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       await request(client, namespace, name, requestedAt);
       process.stdout.write(`deploy/${name}: asked the reconciler to put it to sleep once idle for ${formatDuration(SLEEP_REQUEST_IDLE_MS)}\n`);
-      const slept = await waitForDeployment(kc, client, namespace, name, asleep, {
+      const slept = await waitForDeployment(client, namespace, name, asleep, {
         what: 'go to sleep',
         timeoutMs,
         hint: () =>

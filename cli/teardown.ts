@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
         const { replicas } = await scaleUpFromZero(client, d);
         log(`deploy/${name} -n ${namespace}: woken to ${replicas}`);
         try {
-          await waitForDeployment(kc, client, namespace, name, ready, { what: 'wake up', timeoutMs, hint: () => `kubectl describe -n ${namespace} deploy/${name}` });
+          await waitForDeployment(client, namespace, name, ready, { what: 'wake up', timeoutMs, hint: () => `kubectl describe -n ${namespace} deploy/${name}` });
         } catch (err) {
           // Its Service reaches its pods once they are ready, whether or not we wait.
           log(`deploy/${name} -n ${namespace}: ${(err as Error).message}`);

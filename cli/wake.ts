@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values['no-wait']) return 0;
     const defaults = (await readClusterDefaults(client)).settings;
     const timeoutMs = durationFlag('--timeout', values.timeout, appView(deployment, defaults).settings.holdTimeoutMs);
-    const woken = await waitForDeployment(kc, client, namespace, name, awake, {
+    const woken = await waitForDeployment(client, namespace, name, awake, {
       what: 'wake up',
       timeoutMs,
       hint: (last) => `${last ? ready(last) : 'no news'}; kubectl describe -n ${namespace} deploy/${name} shows its Events`,

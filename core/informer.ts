@@ -3,7 +3,7 @@
 // meanwhile; any other failure pauses (jittered, growing) and resumes. Objects may be trimmed on arrival.
 import { setTimeout as delay } from 'node:timers/promises';
 import { isStatus, type KubeClient, type WatchEvent } from './kube-client.ts';
-import type { Logger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 
 export type Change = 'add' | 'update' | 'delete';
 
@@ -24,7 +24,8 @@ export interface InformerOptions<T> {
   /** Each change, including the adds of the first list. */
   onChange?: (change: Change, object: T) => void;
   onSynced?: () => void;
-  logger: Logger;
+  /** Where failures are told (the CLI and the demo need not say). */
+  logger?: Logger;
   /** Pause bounds after a failure. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -59,7 +60,8 @@ const WATCH_SECONDS = 300;
 const keyOf = (o: Meta) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 export function informer<T>(options: InformerOptions<T>): Informer<T> {
-  const { client, path, logger } = options;
+  const { client, path } = options;
+  const logger = options.logger ?? createLogger('informer', 'silent');
   const transform = options.transform ?? ((o: unknown) => o as T);
   const minBackoff = options.minBackoffMs ?? 200;
   const maxBackoff = options.maxBackoffMs ?? 30_000;

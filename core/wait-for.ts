@@ -2,8 +2,12 @@
 // listed and after every change, until it holds or the time is up. For the CLI, the demo and tests.
 import { informer, type Informer, type InformerOptions } from './informer.ts';
 
-/** Resolves with the first value `found` returns (anything but undefined); rejects with `onTimeout()` after `timeoutMs`. */
-export function waitFor<T, R>(cache: Informer<T>, found: (cache: Informer<T>) => R | undefined, timeoutMs: number, onTimeout: () => Error = () => new Error(`${cache.path}: not within ${Math.round(timeoutMs / 1000)}s`)): Promise<R> {
+/** What a wait that ran out says: `what` names what was awaited, or makes the whole error. */
+export type Awaited = string | (() => Error);
+
+/** Resolves with the first value `found` returns (anything but undefined); rejects after `timeoutMs`. */
+export function waitFor<T, R>(cache: Informer<T>, found: (cache: Informer<T>) => R | undefined, timeoutMs: number, what: Awaited = cache.path): Promise<R> {
+  const onTimeout = typeof what === 'string' ? () => new Error(`${what}: not within ${Math.round(timeoutMs / 1000)}s`) : what;
   return new Promise<R>((resolve, reject) => {
     let queued = false;
     let done = false;
@@ -39,10 +43,10 @@ export function waitFor<T, R>(cache: Informer<T>, found: (cache: Informer<T>) =>
 }
 
 /** A cache of `options.path` only for as long as it takes `found` to say yes (see waitFor). */
-export async function watchUntil<T, R>(options: InformerOptions<T>, found: (cache: Informer<T>) => R | undefined, timeoutMs: number, onTimeout?: () => Error): Promise<R> {
+export async function watchUntil<T, R>(options: InformerOptions<T>, found: (cache: Informer<T>) => R | undefined, timeoutMs: number, what?: Awaited): Promise<R> {
   const cache = informer(options).start();
   try {
-    return await waitFor(cache, found, timeoutMs, onTimeout);
+    return await waitFor(cache, found, timeoutMs, what);
   } finally {
     cache.stop();
   }

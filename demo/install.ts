@@ -2,10 +2,10 @@
 // until every part's Deployment has rolled out and the reconciler has a leader.
 import { readFileSync, statSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import type { KubeClient } from '../core/kube-client.ts';
 import type { Kubectl } from './kubectl.ts';
-import { until } from './watch.ts';
+import { watchUntil } from '../core/wait-for.ts';
 
 export interface Part {
   namespace: string;
@@ -43,6 +43,6 @@ export async function rolledOut(kubectl: Kubectl, part: Part, timeoutMs: number)
 }
 
 /** The reconciler replica holding the Lease, once one does. */
-export function leader(kc: KubeConfig, client: KubeClient, namespace: string, timeoutMs: number): Promise<string> {
-  return until<V1Lease, string>(kc, client, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, { fieldSelector: 'metadata.name=lull-reconciler' }, (leases) => leases[0]?.spec?.holderIdentity || undefined, timeoutMs, 'a reconciler to lead');
+export function leader(client: KubeClient, namespace: string, timeoutMs: number): Promise<string> {
+  return watchUntil<V1Lease, string>({ client, path: `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, fieldSelector: 'metadata.name=lull-reconciler' }, (c) => c.list()[0]?.spec?.holderIdentity || undefined, timeoutMs, 'a reconciler to lead');
 }

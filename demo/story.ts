@@ -17,7 +17,7 @@ import type { DemoOptions } from './options.ts';
 import { APP, APP_PORT, sampleApp } from './sample-app.ts';
 import { burst, get } from './traffic.ts';
 import { followWake } from './wake-timeline.ts';
-import { until } from './watch.ts';
+import { watchUntil } from '../core/wait-for.ts';
 
 export interface Story {
   say: Narrator;
@@ -62,7 +62,7 @@ export async function installLull(s: Story, facts: Facts): Promise<void> {
   s.say.done(`${lull.objects} objects applied: namespace ${lull.namespace}, RBAC, the parts, their Services, PodDisruptionBudgets and webhook configurations`, performance.now() - t0);
   const t1 = performance.now();
   await doing('waited for the parts to roll out', () => Promise.all(lull.parts.map((p) => rolledOut(s.kubectl, p, 180_000))));
-  const leading = await doing('waited for a reconciler to lead', () => leader(s.kc, s.client, lull.namespace, 60_000));
+  const leading = await doing('waited for a reconciler to lead', () => leader(s.client, lull.namespace, 60_000));
   s.say.done(`${lull.parts.map((p) => `${p.name.replace(/^lull-/, '')} ${p.replicas}/${p.replicas}`).join(', ')} running as pods`, performance.now() - t1);
   s.say.detail(`each under its own ServiceAccount (${lull.parts.map((p) => p.serviceAccount).join(', ')}) with least-privilege RBAC`);
   s.say.detail(`reconciler leader: ${leading}`);
@@ -77,7 +77,7 @@ export async function deployApp(s: Story, facts: Facts): Promise<void> {
   const manifests = sampleApp(namespace, idleAfter, resolve(s.repo, 'test/fixtures/http-app.ts'));
   await doing('deployed the sample app', () => s.kubectl(['apply', '-f', '-'], manifests.map((m) => JSON.stringify(m)).join('\n')));
   const d = await doing('waited for the sample app to be onboarded and ready', () =>
-    waitForDeployment(s.kc, s.client, namespace, APP, (x) => displayState(x) === 'awake' && (x.status?.readyReplicas ?? 0) > 0 && (x.status?.updatedReplicas ?? 0) === (x.status?.replicas ?? 0), {
+    waitForDeployment(s.client, namespace, APP, (x) => displayState(x) === 'awake' && (x.status?.readyReplicas ?? 0) > 0 && (x.status?.updatedReplicas ?? 0) === (x.status?.replicas ?? 0), {
       what: 'come up with the sidecar',
       timeoutMs: 120_000,
       hint: () => `is Lull running? kubectl get pods -n ${facts.lull?.namespace ?? 'lull-system'}`,
@@ -86,7 +86,8 @@ export async function deployApp(s: Story, facts: Facts): Promise<void> {
   s.say.done(`the webhook injected the sidecar (lull.dev/injected=${d.metadata?.annotations?.[INJECTED]}); 1/1 ready`, performance.now() - t0);
   const service = await doing('read the Service', () => s.client.request<{ spec: { clusterIP: string; ports: Array<{ targetPort: string | number }> } }>('GET', `/api/v1/namespaces/${namespace}/services/${APP}`));
   const routed = await doing('waited for the Service to be routed through the sidecar', () =>
-    until<any, string>(s.kc, s.client, `/api/v1/namespaces/${namespace}/services`, { fieldSelector: `metadata.name=${APP}` }, (items) => {
+    watchUntil<any, string>({ client: s.client, path: `/api/v1/namespaces/${namespace}/services`, fieldSelector: `metadata.name=${APP}` }, (c) => {
+      const items = c.list();
       const target = items[0]?.spec?.ports?.[0]?.targetPort;
       return target === sidecarPortName(APP_PORT) ? String(target) : undefined;
     }, 60_000, 'the Service routed through the sidecar'),
@@ -136,7 +137,7 @@ export async function idle(s: Story, facts: Facts): Promise<void> {
   let d;
   try {
     d = await doing('waited for the app to go to sleep', () =>
-      waitForDeployment(s.kc, s.client, namespace, APP, (x) => displayState(x) === 'sleeping', {
+      waitForDeployment(s.client, namespace, APP, (x) => displayState(x) === 'sleeping', {
         what: 'go to sleep',
         timeoutMs: idleAfterMs + 90_000,
         hint: () => `the reconciler's log says why: kubectl logs -n ${facts.lull?.namespace ?? 'lull-system'} -l app.kubernetes.io/component=reconciler`,
@@ -150,14 +151,14 @@ export async function idle(s: Story, facts: Facts): Promise<void> {
   const before = d.metadata?.annotations?.['lull.dev/replicas-before-sleep'] ?? '1';
   s.say.done(`asleep after ${preciseDuration(facts.idleMs)} without a request: lull.dev/state=sleeping, scaled from ${before} to 0 (slept at ${d.metadata?.annotations?.[SLEPT_AT]})`);
   const slice = await doing('looked for the interceptor EndpointSlice', () =>
-    until<V1EndpointSlice, V1EndpointSlice>(s.kc, s.client, `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, { labelSelector: `${SERVICE_NAME_LABEL}=${APP},${MANAGED_BY_LABEL}=${SLICE_MANAGED_BY}` }, (items) => items.find((x) => (x.endpoints ?? []).length > 0), 30_000, 'the interceptor EndpointSlice'),
+    watchUntil<V1EndpointSlice, V1EndpointSlice>({ client: s.client, path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, labelSelector: `${SERVICE_NAME_LABEL}=${APP},${MANAGED_BY_LABEL}=${SLICE_MANAGED_BY}` }, (c) => c.list().find((x) => (x.endpoints ?? []).length > 0), 30_000, 'the interceptor EndpointSlice'),
   );
   const pods = slice.endpoints?.map((e) => e.targetRef?.name).filter(Boolean) ?? [];
   s.say.detail(`Service ${APP} now routes to the interceptor: EndpointSlice ${slice.metadata?.name} → ${pods.length} interceptor pods (${pods.join(', ')})`);
   const t1 = performance.now();
   await doing('waited for the old pod to stop', () =>
     // Up to the drain's 30 s and the grace period after it, and a busy controller-manager's lag.
-    until<V1Pod, true>(s.kc, s.client, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: `app=${APP}` }, (items) => (items.length === 0 ? true : undefined), 240_000, 'the pod to stop'),
+    watchUntil<V1Pod, true>({ client: s.client, path: `/api/v1/namespaces/${namespace}/pods`, labelSelector: `app=${APP}` }, (c) => (c.list().length === 0 ? true : undefined), 240_000, 'the pod to stop'),
   );
   s.say.done('its pod drained (the sidecar waits for a quiet moment) and stopped: 0 pods, nothing running', performance.now() - t1);
 }
@@ -168,7 +169,7 @@ export async function wake(s: Story, facts: Facts): Promise<void> {
   s.say.step('A request arrives');
   s.say.detail(`GET ${url}  (the app has 0 pods: the interceptor holds the connection and wakes it)`);
   let t0 = performance.now();
-  const timeline = await followWake(s.kc, s.client, namespace, APP, () => t0, (ms, line) => s.say.detail(`+${preciseDuration(ms).padStart(6)}  ${line}`));
+  const timeline = await followWake(s.client, namespace, APP, () => t0, (ms, line) => s.say.detail(`+${preciseDuration(ms).padStart(6)}  ${line}`));
   let answer;
   t0 = performance.now();
   try {
@@ -183,7 +184,7 @@ export async function wake(s: Story, facts: Facts): Promise<void> {
   s.say.done(`answered ${answer.status} "${answer.body.trim()}" in ${preciseDuration(answer.ms)}: held, woken, forwarded; nothing was dropped`);
   const t1 = performance.now();
   await doing('waited for the reconciler to finish the wake', () =>
-    waitForDeployment(s.kc, s.client, namespace, APP, (x) => displayState(x) === 'awake', { what: 'be awake', timeoutMs: 120_000, hint: () => 'the reconciler did not finish the wake' }),
+    waitForDeployment(s.client, namespace, APP, (x) => displayState(x) === 'awake', { what: 'be awake', timeoutMs: 120_000, hint: () => 'the reconciler did not finish the wake' }),
   );
   // The reconciler's Woke Event closes the timeline; it is written just after the state, best effort.
   await Promise.race([timeline.seen('Woke'), new Promise((r) => setTimeout(r, 5000).unref())]);

@@ -1,9 +1,9 @@
 // What happens while the first request is held, as it happens: Lull's Events on the app, and its new
 // pod being created, started and ready; each line stamped with the time since the request was sent.
-import type { CoreV1Event, KubeConfig, V1Pod } from '@kubernetes/client-node';
-import type { KubeClient } from '../core/kube-client.ts';
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { EVENT_REASONS } from '../core/events.ts';
-import { follow } from './watch.ts';
+import { informer, type Informer } from '../core/informer.ts';
+import type { KubeClient } from '../core/kube-client.ts';
 
 export type Say = (offsetMs: number, line: string) => void;
 
@@ -41,27 +41,29 @@ export interface WakeWatch {
   seen(reason: string): Promise<void>;
 }
 
-export async function followWake(kc: KubeConfig, client: KubeClient, namespace: string, app: string, startedAt: () => number, say: Say): Promise<WakeWatch> {
+export async function followWake(client: KubeClient, namespace: string, app: string, startedAt: () => number, say: Say): Promise<WakeWatch> {
   const said = new Set<string>();
   const reasons = new Map<string, () => void>();
   const seenReasons = new Set<string>();
   const now = () => performance.now() - startedAt();
-  const stopEvents = await follow<CoreV1Event>(kc, client, `/api/v1/namespaces/${namespace}/events`, { fieldSelector: `involvedObject.name=${app}` }, (type, event) => {
-    const line = type === 'ADDED' ? eventLine(event, app) : undefined;
+  // What is there already when the story starts is not news: only changes after the first list are told.
+  const events: Informer<CoreV1Event> = informer<CoreV1Event>({ client, path: `/api/v1/namespaces/${namespace}/events`, fieldSelector: `involvedObject.name=${app}`, onChange: (change, event) => {
+    const line = change === 'add' && events.hasSynced() ? eventLine(event, app) : undefined;
     if (!line) return;
     say(now(), line);
     seenReasons.add(event.reason ?? '');
     reasons.get(event.reason ?? '')?.();
-  });
-  const stopPods = await follow<V1Pod>(kc, client, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: `app=${app}` }, (type, pod) => {
-    if (type === 'DELETED' || pod.metadata?.deletionTimestamp) return;
+  } }).start();
+  const pods: Informer<V1Pod> = informer<V1Pod>({ client, path: `/api/v1/namespaces/${namespace}/pods`, labelSelector: `app=${app}`, onChange: (change, pod) => {
+    if (!pods.hasSynced() || change === 'delete' || pod.metadata?.deletionTimestamp) return;
     // A pod can pass several stages in one update: say each.
     for (let line = podLine(pod, said); line; line = podLine(pod, said)) say(now(), line);
-  });
+  } }).start();
+  await Promise.all([events.synced, pods.synced]);
   return {
     stop() {
-      stopEvents();
-      stopPods();
+      events.stop();
+      pods.stop();
     },
     seen: (reason) => (seenReasons.has(reason) ? Promise.resolve() : new Promise<void>((resolve) => reasons.set(reason, resolve))),
   };

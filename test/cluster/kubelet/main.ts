@@ -2,7 +2,9 @@
 // namespaces, and stops them all on SIGTERM. Started by test/cluster as `main.ts --config <file>`.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { KubeConfig, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { informer } from '../../../core/informer.ts';
+import { kubeClient } from '../../../core/kube-client.ts';
 import { createLogger } from '../../../core/log.ts';
 import { kubeletApi } from './api.ts';
 import type { KubeletConfig } from './config.ts';
@@ -37,9 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     prefixLength: parseCIDR(config.podCIDR).prefix,
   };
 
-  let failures = 0;
   const seen = (pod: V1Pod) => {
-    failures = 0;
     const uid = pod.metadata!.uid!;
     const phase = pod.status?.phase;
     let worker = workers.get(uid);
@@ -62,25 +62,21 @@ export async function main(argv: string[]): Promise<number> {
     if (pod.metadata?.deletionTimestamp) void worker.terminate().finally(() => workers.delete(uid));
   };
 
-  const path = '/api/v1/pods';
-  const fieldSelector = `spec.nodeName=${config.nodeName}`;
-  const informer = new ListWatch<V1Pod>(path, new Watch(kc), () => api.core.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector);
-  informer.on('add', seen);
-  informer.on('update', seen);
-  informer.on('delete', (pod) => {
-    // Deleted without grace (force delete): nothing waits for us, stop at once.
-    const worker = workers.get(pod.metadata!.uid!);
-    if (worker) void worker.terminate(0).finally(() => workers.delete(pod.metadata!.uid!));
-  });
-  // client-node's ListWatch gives up after an error that is not a 410 (say, the apiserver restarting): start it again.
-  let stopping = false;
-  informer.on('error', (err) => {
-    if (stopping) return;
-    const delay = Math.min(5000, 200 * 2 ** failures++);
-    log.warn({ err: (err as Error).message, retryMs: delay }, 'pod watch failed; resuming');
-    setTimeout(() => void informer.start().catch(() => undefined), delay);
-  });
-  await informer.start();
+  // Resumes by itself after any error (say, the apiserver restarting).
+  const pods = informer<V1Pod>({
+    client: kubeClient(kc),
+    path: '/api/v1/pods',
+    fieldSelector: `spec.nodeName=${config.nodeName}`,
+    logger: log,
+    maxBackoffMs: 5000,
+    onChange: (change, pod) => {
+      if (change !== 'delete') return seen(pod);
+      // Deleted without grace (force delete): nothing waits for us, stop at once.
+      const worker = workers.get(pod.metadata!.uid!);
+      if (worker) void worker.terminate(0).finally(() => workers.delete(pod.metadata!.uid!));
+    },
+  }).start();
+  await pods.synced;
   log.info('watching pods');
 
   await new Promise<void>((resolve) => {
@@ -90,8 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   log.info({ pods: workers.size }, 'stopping all pods');
   heartbeat.stop();
-  stopping = true;
-  await informer.stop();
+  pods.stop();
   await Promise.all([...workers.values()].map((w) => w.terminate(SHUTDOWN_GRACE_MS)));
   await removeMountPoints(createdMountPoints);
   log.info('kubelet stopped');
