@@ -12,7 +12,10 @@ import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { AppsV1Api, CoreV1Api, KubeConfig, Watch, type V1EndpointSlice } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
+import { informer } from '../core/informer.ts';
+import { kubeClient } from '../core/kube-client.ts';
+import { waitFor } from '../core/wait-for.ts';
 import { down, up } from '../test/cluster/cluster.ts';
 import { clusterStatus, isHealthy } from '../test/cluster/status.ts';
 import { clusterFiles, clusterLayout } from '../test/cluster/layout.ts';
@@ -83,18 +86,11 @@ async function upDownRounds(): Promise<{ ups: number[]; downs: number[] }> {
 async function deploymentToReadyEndpoint(kc: KubeConfig, namespace: string, name: string): Promise<number> {
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  let ready!: (t: number) => void;
-  const readyAt = new Promise<number>((r) => (ready = r));
-  const watch = await new Watch(kc).watch(
-    `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-    { labelSelector: `kubernetes.io/service-name=${name}` },
-    (_phase, slice: V1EndpointSlice) => {
-      if (slice.endpoints?.some((e) => e.conditions?.ready === true)) ready(performance.now());
-    },
-    () => {},
-  );
+  const slices = informer<V1EndpointSlice>({ client: kubeClient(kc), path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, labelSelector: `kubernetes.io/service-name=${name}` }).start();
+  await slices.synced;
   const t0 = performance.now();
-  const deadline = new AbortController();
+  const readyAt = waitFor(slices, (c) => (c.list().some((slice) => slice.endpoints?.some((e) => e.conditions?.ready === true)) ? performance.now() : undefined), 120_000, `${namespace}/${name} had no ready endpoint`);
+  readyAt.catch(() => {}); // Awaited below, once the objects are created.
   try {
     await core.createNamespacedService({
       namespace,
@@ -125,13 +121,9 @@ async function deploymentToReadyEndpoint(kc: KubeConfig, namespace: string, name
         },
       },
     });
-    const timeout = sleep(120_000, undefined, { signal: deadline.signal }).then(() => Promise.reject(new Error(`${namespace}/${name} had no ready endpoint within 120s`)));
-    // Aborting the timer in `finally` rejects it; the race has settled by then.
-    timeout.catch(() => {});
-    return (await Promise.race([readyAt, timeout])) - t0;
+    return (await readyAt) - t0;
   } finally {
-    deadline.abort();
-    watch.abort();
+    slices.stop();
   }
 }
 

@@ -13,7 +13,9 @@
 // log lines (its pod address seen, the sidecar's ready answer, held connections released).
 // startStack() (test/e2e/support/stack.ts) brings up Lull's parts, as for the e2e tests. The app is
 // bench/coldstart-app.ts: it listens within tens of ms of its start, so Lull's own start shows.
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
+import { informer } from '../core/informer.ts';
+import { kubeClient } from '../core/kube-client.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -76,17 +78,18 @@ class PodTimes {
     const times = new PodTimes();
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
-    const controller = await new Watch(kc).watch(
-      `/api/v1/namespaces/${ns}/pods`,
-      { labelSelector: selector },
-      (type, pod: any) => {
+    const pods = informer<any>({
+      client: kubeClient(kc),
+      path: `/api/v1/namespaces/${ns}/pods`,
+      labelSelector: selector,
+      onChange: (change, pod) => {
         const now = Date.now();
-        if (type === 'ADDED' && times.created === 0) times.created = now;
-        if (pod?.status?.podIP && times.addressed === 0 && !pod.metadata?.deletionTimestamp) times.addressed = now;
+        if (change === 'add' && times.created === 0) times.created = now;
+        if (change !== 'delete' && pod?.status?.podIP && times.addressed === 0 && !pod.metadata?.deletionTimestamp) times.addressed = now;
       },
-      () => undefined,
-    );
-    times.#stop = () => controller.abort();
+    }).start();
+    await pods.synced;
+    times.#stop = () => pods.stop();
     return times;
   }
 
