@@ -6,6 +6,7 @@ import type { Deadlines } from './deadlines.ts';
 import type { RecordEvent } from '../core/events.ts';
 import type { ReconcilerMetrics } from './metrics.ts';
 import type { PortTable } from './ports.ts';
+import type { SliceWrites } from './slice-writes.ts';
 import type { InterceptorEndpoint } from './slices.ts';
 import type { World } from './world.ts';
 
@@ -42,6 +43,8 @@ export interface Context {
   logger: Logger;
   deadlines: Deadlines;
   ports: PortTable;
+  /** The interceptor slices written lately, until the cache shows them. */
+  sliceWrites: SliceWrites;
   interceptors: () => InterceptorEndpoint[];
   memory: (key: string) => AppMemory;
   now: () => number;

@@ -13,10 +13,11 @@ import type { DeploymentObj, NamespaceObj, PodObj, RecordObj, ServiceObj, SliceO
 import { PortTable } from './ports.ts';
 import { reconcile } from './reconcile.ts';
 import { WorkQueue } from './queue.ts';
-import { isInterceptorSlice, readyInterceptors, type InterceptorEndpoint } from './slices.ts';
+import { SliceWrites } from './slice-writes.ts';
+import { isInterceptorSlice, readyInterceptors, sameInterceptors, type InterceptorEndpoint } from './slices.ts';
 import { appKey, type World } from './world.ts';
 
-export interface ControllerOptions extends Omit<Context, 'deadlines' | 'ports' | 'interceptors' | 'memory' | 'now'> {
+export interface ControllerOptions extends Omit<Context, 'deadlines' | 'ports' | 'sliceWrites' | 'interceptors' | 'memory' | 'now'> {
   workers: number;
   clock?: Clock;
 }
@@ -41,6 +42,7 @@ export class Controller {
       ...options,
       deadlines,
       ports: new PortTable(() => clock.now()),
+      sliceWrites: new SliceWrites(() => clock.now()),
       interceptors: () => (this.#interceptors ??= readyInterceptors(options.world.informers.interceptors.list())),
       memory: (key) => {
         let m = this.#memory.get(key);
@@ -81,6 +83,7 @@ export class Controller {
     this.#leading = false;
     this.queue.stop();
     this.ctx.deadlines.clear();
+    this.ctx.sliceWrites.clear();
     this.#memory.clear();
   }
 
@@ -133,8 +136,10 @@ export class Controller {
   };
 
   onInterceptor = (): void => {
+    const before = this.#interceptors;
     this.#interceptors = undefined;
-    if (!this.#leading) return;
+    // Most interceptor pod updates (status heartbeats) change no endpoint: no slice needs a look then.
+    if (!this.#leading || (before !== undefined && sameInterceptors(before, this.ctx.interceptors()))) return;
     // Every slice follows the interceptor pods; apps held back for want of an interceptor may sleep now.
     for (const slice of this.#world.informers.slices.list()) {
       if (!isInterceptorSlice(slice)) continue;

@@ -104,32 +104,34 @@ export function interceptorSlice(ctx: Context, service: ServiceObj): SliceObj | 
   return ctx.world.slices(service.metadata.namespace ?? '', service.metadata.name).find((s) => isInterceptorSlice(s) && s.metadata.name === sliceName(service.metadata.name));
 }
 
-/** Creates or updates the interceptor slice so it matches the route and today's interceptor pods. */
+/** Creates or updates the interceptor slice so it matches the route and today's interceptor pods; only on a real change. */
 export async function syncSlice(ctx: Context, service: ServiceObj, route: InterceptorRoute): Promise<void> {
   const desired = buildSlice(service, route, ctx.interceptors());
-  const existing = interceptorSlice(ctx, service);
+  const { namespace, name } = desired.metadata;
+  const existing = ctx.sliceWrites.current(namespace, name, interceptorSlice(ctx, service));
   if (existing !== undefined && sliceUpToDate(existing, desired)) return;
   let resourceVersion = existing?.metadata.resourceVersion;
   if (existing === undefined) {
     try {
-      await ctx.api.createSlice(desired);
+      ctx.sliceWrites.wrote(await ctx.api.createSlice(desired));
       ctx.metrics.sliceWrites.inc({ operation: 'create' });
       return;
     } catch (err) {
       if (!isStatus(err, 409)) throw err;
-      // Written by an earlier reconcile and not in the cache yet.
-      const stored = await ctx.api.getSlice(desired.metadata.namespace, desired.metadata.name);
+      // Written by an earlier reconcile (or leader) and not in the cache yet.
+      const stored = await ctx.api.getSlice(namespace, name);
       if (stored === undefined || sliceUpToDate(stored, desired)) return;
       resourceVersion = stored.metadata.resourceVersion;
     }
   }
-  await ctx.api.replaceSlice(desired, resourceVersion!);
+  ctx.sliceWrites.wrote(await ctx.api.replaceSlice(desired, resourceVersion!));
   ctx.metrics.sliceWrites.inc({ operation: 'update' });
 }
 
 export async function deleteSlice(ctx: Context, service: ServiceObj): Promise<void> {
   for (const slice of ctx.world.slices(service.metadata.namespace ?? '', service.metadata.name)) {
     if (!isInterceptorSlice(slice)) continue;
+    ctx.sliceWrites.deleted(slice.metadata.namespace ?? '', slice.metadata.name);
     if (await ctx.api.deleteSlice(slice.metadata.namespace ?? '', slice.metadata.name)) ctx.metrics.sliceWrites.inc({ operation: 'delete' });
   }
 }

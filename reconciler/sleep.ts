@@ -160,7 +160,10 @@ export async function sleep(ctx: Context, app: App, services: readonly ServiceOb
 /** A sleep that failed half-way: back to awake, so nothing waits on an interceptor for an app that never slept. */
 async function undo(ctx: Context, app: App, written: readonly ServiceObj[]): Promise<void> {
   try {
-    for (const service of written) await ctx.api.deleteSlice(app.namespace, sliceName(service.metadata.name));
+    for (const service of written) {
+      ctx.sliceWrites.deleted(app.namespace, sliceName(service.metadata.name));
+      await ctx.api.deleteSlice(app.namespace, sliceName(service.metadata.name));
+    }
     await ctx.api.annotateDeployment(app.namespace, app.name, { [STATE]: 'awake', [REPLICAS_BEFORE_SLEEP]: null, [SLEPT_AT]: null });
   } catch (err) {
     ctx.logger.warn({ app: app.key, err: (err as Error).message }, 'could not undo a failed sleep; the next reconcile will');

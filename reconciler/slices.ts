@@ -51,6 +51,11 @@ export function readyInterceptors(pods: Iterable<PodObj>): InterceptorEndpoint[]
   return out.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
 }
 
+/** Pure: the same endpoints, in the order readyInterceptors gives. */
+export function sameInterceptors(a: readonly InterceptorEndpoint[], b: readonly InterceptorEndpoint[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.ip === b[i]!.ip && x.uid === b[i]!.uid && x.name === b[i]!.name && x.nodeName === b[i]!.nodeName);
+}
+
 /** Pure: the address family a Service's endpoints must have. */
 export function addressType(service: ServiceObj): 'IPv4' | 'IPv6' {
   return service.ipFamilies?.[0] === 'IPv6' ? 'IPv6' : 'IPv4';

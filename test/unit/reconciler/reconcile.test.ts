@@ -14,6 +14,7 @@ import { createMetrics } from '../../../reconciler/metrics.ts';
 import { trimRecord, type DeploymentObj, type NamespaceObj, type PodObj, type RecordObj, type ServiceObj, type SliceObj } from '../../../core/objects.ts';
 import { PortTable } from '../../../reconciler/ports.ts';
 import { reconcile } from '../../../reconciler/reconcile.ts';
+import { SliceWrites } from '../../../reconciler/slice-writes.ts';
 import { readyInterceptors } from '../../../reconciler/slices.ts';
 import { podIndex, sliceIndex, World } from '../../../reconciler/world.ts';
 
@@ -109,6 +110,7 @@ function setup(s: Setup) {
   const calls: string[] = [];
   const events: string[] = [];
   let deployment = s.deployments[0]!;
+  let sliceVersion = 10;
   const fakeApi: Api = {
     async getDeployment() {
       calls.push('get deployment');
@@ -136,11 +138,11 @@ function setup(s: Setup) {
     },
     async createSlice(slice) {
       calls.push(`create slice ${slice.metadata.name} ${JSON.stringify(slice.ports)} -> ${slice.endpoints.map((e) => e.addresses[0]).join(',')}`);
-      return { ...slice, metadata: { ...slice.metadata, uid: 'new', resourceVersion: '1' } } as unknown as SliceObj;
+      return { ...slice, metadata: { ...slice.metadata, uid: 'new', resourceVersion: String(++sliceVersion) } } as unknown as SliceObj;
     },
     async replaceSlice(slice) {
-      calls.push(`replace slice ${slice.metadata.name}`);
-      return slice as unknown as SliceObj;
+      calls.push(`replace slice ${slice.metadata.name} -> ${slice.endpoints.map((e) => e.addresses[0]).join(',')}`);
+      return { ...slice, metadata: { ...slice.metadata, resourceVersion: String(++sliceVersion) } } as unknown as SliceObj;
     },
     async deleteSlice(_ns, name) {
       calls.push(`delete slice ${name}`);
@@ -193,6 +195,7 @@ function setup(s: Setup) {
     logger: createLogger('test', 'silent'),
     deadlines: new Deadlines(() => {}),
     ports,
+    sliceWrites: new SliceWrites(() => NOW),
     interceptors: () => readyInterceptors(interceptors.list()),
     memory: (key) => {
       if (!memory.has(key)) memory.set(key, newMemory());
@@ -390,7 +393,25 @@ describe('reconcile', () => {
       interceptorPods: [pod('icpt', '10.213.0.2', 'lull-system', { deployment: undefined }), pod('icpt-2', '10.213.0.3', 'lull-system', { deployment: undefined })],
     });
     await reconcile(ctx, 'shop/web');
-    expect(calls).toEqual(['replace slice web-lull']);
+    expect(calls).toEqual(['replace slice web-lull -> 10.213.0.2,10.213.0.3']);
+  });
+
+  it('writes the interceptor slice once per real change, though the cache shows the write late', async () => {
+    const { ctx, calls } = setup({
+      deployments: [deployment({ 'lull.dev/state': 'sleeping', 'lull.dev/replicas-before-sleep': '2' }, { replicas: 0, readyReplicas: 0 })],
+      services: [service(shown())],
+      routes: [webRoute()],
+      slices: [ownSlice(false), lullSlice()],
+      pods: [],
+    });
+    const interceptors = (ctx.world.informers.interceptors as unknown as { objects: PodObj[] }).objects;
+    interceptors.push(pod('icpt-2', '10.213.0.3', 'lull-system', { deployment: undefined }));
+    // Readiness events arrive one after another; the slice cache still shows the version before the write.
+    for (let i = 0; i < 5; i++) await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual(['replace slice web-lull -> 10.213.0.2,10.213.0.3']);
+    interceptors.pop();
+    for (let i = 0; i < 5; i++) await reconcile(ctx, 'shop/web');
+    expect(calls).toEqual(['replace slice web-lull -> 10.213.0.2,10.213.0.3', 'replace slice web-lull -> 10.213.0.2']);
   });
 
   it('forgets a deleted Deployment: its Service loses the interceptor ports and slice', async () => {

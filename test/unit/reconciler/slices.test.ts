@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PodObj, ServiceObj, SliceObj } from '../../../core/objects.ts';
-import { buildSlice, ownEndpointsReady, readyInterceptors, sliceName, sliceUpToDate } from '../../../reconciler/slices.ts';
+import { buildSlice, ownEndpointsReady, readyInterceptors, sameInterceptors, sliceName, sliceUpToDate } from '../../../reconciler/slices.ts';
 
 const service: ServiceObj = {
   metadata: { name: 'web', namespace: 'shop', uid: 'svc-uid', resourceVersion: '1' },
@@ -27,6 +27,13 @@ describe('readyInterceptors', () => {
       pod('stopping', '10.213.0.6', true, { metadata: { name: 'stopping', namespace: 'lull-system', uid: 'u', resourceVersion: '1', deletionTimestamp: '2024-01-01T00:00:00Z' } }),
     ];
     expect(readyInterceptors(pods).map((i) => i.name)).toEqual(['a', 'b']);
+  });
+
+  it('tells a real change of the endpoints from a pod update that changes none (the slices are looked at only then)', () => {
+    const before = readyInterceptors([pod('a', '10.213.0.4'), pod('b', '10.213.0.9')]);
+    expect(sameInterceptors(before, readyInterceptors([pod('b', '10.213.0.9', true, { startedAt: 5 }), pod('a', '10.213.0.4')]))).toBe(true);
+    expect(sameInterceptors(before, readyInterceptors([pod('a', '10.213.0.4'), pod('b', '10.213.0.9', false)]))).toBe(false);
+    expect(sameInterceptors(before, readyInterceptors([pod('a', '10.213.0.4'), pod('c', '10.213.0.9')]))).toBe(false);
   });
 });
 
