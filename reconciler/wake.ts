@@ -33,12 +33,14 @@ export function podsSummary(pods: readonly PodObj[]): string {
   return `${ready}/${pods.length} pods ready${others.length ? `; ${others.join(', ')}` : ''}`;
 }
 
+/** Counted and logged once per wake; the WakeFailed Event is the interceptor's, which holds the requests and sees the failure first. */
 function reportFailure(ctx: Context, app: App, startedAt: number, detail: string): void {
   if (app.memory.wakeFailedReported) return;
   app.memory.wakeFailedReported = true;
   ctx.metrics.wakeFailures.inc();
   const why = `no ready endpoint ${formatDuration(ctx.now() - startedAt)} after the wake began (hold-timeout ${formatDuration(app.settings.holdTimeoutMs)}): ${detail}`;
-  ctx.record({ namespace: app.namespace, name: app.name, uid: app.deployment.metadata.uid }, EVENT_REASONS.wakeFailed, lullError(errors.wakeFailed, app.key, why).message, 'Warning');
+  const failure = lullError(errors.wakeFailed, app.key, why);
+  ctx.logger.warn({ app: app.key, code: failure.code }, failure.message);
 }
 
 /** The interceptor wrote `waking` but the replicas are still zero: give it the hold-timeout, then say so. */

@@ -1,5 +1,6 @@
 // Whole reconciles against in-memory caches and a recording API: the sleep order, the guarded scale,
 // waking by a user's scale, onboarding touches and opt-out.
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildRouteRecord, type RouteRecord } from '../../../core/interceptor-contract.ts';
 import { KubeApiError } from '../../../core/kube-client.ts';
@@ -354,7 +355,15 @@ describe('reconcile', () => {
     expect(events).toEqual(['OptedOut: Lull no longer manages this Deployment: the sidecar is removed and its Services point at the app again']);
   });
 
-  it('reports WakeFailed once when no endpoint is ready within the hold-timeout, and keeps waiting', async () => {
+  /** The warnings a reconcile logs, by message. */
+  const warnings = (ctx: Context): string[] => {
+    const lines: string[] = [];
+    ctx.logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line).msg) });
+    return lines;
+  };
+  const wakeFailures = async (ctx: Context) => (await ctx.metrics.wakeFailures.get()).values[0]?.value;
+
+  it('counts and logs a wake that has no ready endpoint within the hold-timeout once, leaves the WakeFailed Event to the interceptor, and keeps waiting', async () => {
     const { ctx, calls, events } = setup({
       deployments: [deployment({ 'lull.dev/state': 'waking', 'lull.dev/replicas-before-sleep': '1' }, { replicas: 1, readyReplicas: 0 })],
       services: [service(shown())],
@@ -363,10 +372,13 @@ describe('reconcile', () => {
       pods: [pod('web-1', '10.213.0.50', 'shop', { ready: false, phase: 'Pending' })],
       memory: { wakeStartedAt: NOW - 121_000 },
     });
+    const logged = warnings(ctx);
     await reconcile(ctx, 'shop/web');
     await reconcile(ctx, 'shop/web');
     expect(calls).toEqual([]);
-    expect(events).toEqual(['WakeFailed: shop/web cannot come up: no ready endpoint 2m1s after the wake began (hold-timeout 2m): 0/1 pods ready; web-1 Pending']);
+    expect(events).toEqual([]);
+    expect(logged).toEqual(['shop/web cannot come up: no ready endpoint 2m1s after the wake began (hold-timeout 2m): 0/1 pods ready; web-1 Pending']);
+    expect(await wakeFailures(ctx)).toBe(1);
   });
 
   it('puts a wake that never scaled back to sleeping after the hold-timeout, so the next request retries', async () => {
@@ -378,9 +390,11 @@ describe('reconcile', () => {
       pods: [],
       memory: { wakeStartedAt: NOW - 120_000 },
     });
+    const logged = warnings(ctx);
     await reconcile(ctx, 'shop/web');
     expect(calls).toEqual(['annotate deployment {"lull.dev/state":"sleeping"} if 100']);
-    expect(events[0]).toContain('WakeFailed: shop/web cannot come up: no ready endpoint 2m after the wake began (hold-timeout 2m): the Deployment was never scaled up');
+    expect(events).toEqual([]);
+    expect(logged[0]).toContain('shop/web cannot come up: no ready endpoint 2m after the wake began (hold-timeout 2m): the Deployment was never scaled up');
   });
 
   it('keeps the slice of a sleeping app in step with the interceptor pods', async () => {
