@@ -19,7 +19,7 @@ interface Thing {
 const thing = (name: string, rv: number, group = 'x'): Thing => ({ metadata: { name, namespace: 'ns', resourceVersion: String(rv), labels: { group } }, group });
 
 function fakeApiserver(pageSize = Infinity) {
-  const state = { items: [] as Thing[], rv: 1, lists: [] as URLSearchParams[], failLists: 0, watches: [] as Array<{ query: URLSearchParams; res: ServerResponse }> };
+  const state = { items: [] as Thing[], rv: 1, lists: [] as URLSearchParams[], onList: () => {}, failLists: 0, watches: [] as Array<{ query: URLSearchParams; res: ServerResponse }> };
   const sockets = new Set<Socket>();
   let server: Server;
   let port = 0;
@@ -32,6 +32,7 @@ function fakeApiserver(pageSize = Infinity) {
       return;
     }
     state.lists.push(url.searchParams);
+    state.onList();
     if (state.failLists > 0) {
       state.failLists--;
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -173,12 +174,13 @@ describe('informer', () => {
     api.state.items = [thing('a', 1)];
     api.state.failLists = 2;
     await api.listen();
-    const cache = informer<Thing>({ client: client(api.port), path: '/x', logger, minBackoffMs: 20 }).start();
+    const syncedAtList: boolean[] = [];
+    const cache = informer<Thing>({ client: client(api.port), path: '/x', logger, minBackoffMs: 20 });
+    api.state.onList = () => syncedAtList.push(cache.hasSynced());
     cleanup.push(() => cache.stop(), () => api.stop());
-    await expect.poll(() => api.state.lists.length).toBe(1);
-    expect(cache.hasSynced()).toBe(false);
+    cache.start();
     await cache.synced;
-    expect(api.state.lists).toHaveLength(3);
+    expect(syncedAtList).toEqual([false, false, false]);
     expect(cache.get('ns', 'a')?.metadata.resourceVersion).toBe('1');
   });
 });
