@@ -117,13 +117,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const signal = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
   // Campaign only with full caches: a leader acting on half a picture would undo what it cannot see.
-  const ready = new Promise<void>((resolve) => {
-    const check = setInterval(() => {
-      if (!world.synced()) return;
-      clearInterval(check);
-      resolve();
-    }, 50);
-  });
+  const ready = Promise.all(Object.values(informers).map((i) => i.synced));
   const first = await Promise.race([ready.then(() => 'synced' as const), signal.then(() => 'signal' as const)]);
   if (first === 'synced') {
     logger.info('caches synced; campaigning for leadership');
