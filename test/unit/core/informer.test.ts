@@ -157,12 +157,16 @@ describe('informer', () => {
     await expect.poll(() => api.state.watches.length).toBe(1);
     api.send('ADDED', thing('b', 6));
     await expect.poll(() => changes).toContain('add b');
+    // An error in the stream other than 410: a pause, then the watch resumes where it was.
+    api.send('ERROR', { kind: 'Status', code: 500, reason: 'InternalError', message: 'etcd hiccup' });
+    await expect.poll(() => api.state.watches.length).toBe(2);
+    expect(api.lastWatch().query.get('resourceVersion')).toBe('6');
 
     await api.stop();
     await new Promise((r) => setTimeout(r, 300)); // several failed attempts while it is down
     await api.listen();
     cleanup.push(() => api.stop());
-    await expect.poll(() => api.state.watches.length, { timeout: 3000 }).toBe(2);
+    await expect.poll(() => api.state.watches.length, { timeout: 3000 }).toBe(3);
     expect(api.lastWatch().query.get('resourceVersion')).toBe('6');
     expect(api.state.lists).toHaveLength(1); // nothing was lost, so nothing is listed again
     api.send('MODIFIED', thing('a', 7));
