@@ -22,7 +22,7 @@ import type { ActivitySnapshot, SidecarLoad } from '../core/sidecar-contract.ts'
 import { Decider } from '../reconciler/autoscale/decide.ts';
 import { loadReader } from '../reconciler/autoscale/load.ts';
 import { Autoscaler } from '../reconciler/autoscale/loop.ts';
-import type { Cached, Informer } from '../reconciler/informers.ts';
+import type { Informer } from '../core/informer.ts';
 import { createMetrics } from '../reconciler/metrics.ts';
 import type { DeploymentObj, PodObj } from '../core/objects.ts';
 import { podIndex, World } from '../reconciler/world.ts';
@@ -76,21 +76,24 @@ async function sidecars(n: number, pushTo: string | undefined): Promise<void> {
   await new Promise(() => undefined);
 }
 
-function memInformer<T extends Cached>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> {
+function memInformer<T extends { metadata: { name: string; namespace?: string } }>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> {
   const byIndex = new Map<string, T[]>();
   for (const o of objects) {
     const key = indexBy?.(o);
     if (key !== undefined) byIndex.set(key, [...(byIndex.get(key) ?? []), o]);
   }
-  return {
+  const self: Informer<T> = {
     path: '/bench',
-    synced: () => true,
-    get: (name, namespace) => objects.find((o) => o.metadata.name === name && (o.metadata.namespace ?? '') === (namespace ?? '')),
+    synced: Promise.resolve(),
+    hasSynced: () => true,
+    get: (namespace, name) => objects.find((o) => o.metadata.name === name && (o.metadata.namespace ?? '') === namespace),
     list: (namespace) => (namespace === undefined ? objects : objects.filter((o) => (o.metadata.namespace ?? '') === namespace)),
     indexed: (key) => byIndex.get(key) ?? [],
-    start() {},
+    subscribe: () => () => undefined,
+    start: () => self,
     stop() {},
   };
+  return self;
 }
 
 async function startSidecars(n: number, pushTo?: string) {

@@ -82,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   for (const i of Object.values(informers)) i.start();
   // Outside the Informers: a cluster that refuses HPAs must not keep the reconciler from leading; until it lists, nothing is autoscaled.
-  const hpas = informer({ ...common, path: HPA_PATH, fieldSelector: notExcluded, trim: trimHpa, onSynced: synced('horizontalpodautoscalers') });
+  const hpas = informer({ ...common, path: HPA_PATH, fieldSelector: notExcluded, transform: trimHpa, onSynced: synced('horizontalpodautoscalers') });
   hpas.start();
   const loads = loadReader(config.queryTimeoutMs);
   const autoscaler = new Autoscaler({ world, hpas, api: api(client, config.namespace), read: loads.read, record: eventRecorder(postEvent(client), { component: 'lull-reconciler', instance: config.lease.identity }, logger), metrics, logger });

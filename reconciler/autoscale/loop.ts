@@ -9,7 +9,7 @@ import type { Logger } from '../../core/log.ts';
 import type { Api } from '../api.ts';
 import { stateOf } from '../../core/app-state.ts';
 import type { RecordEvent } from '../../core/events.ts';
-import type { Informer } from '../informers.ts';
+import type { Informer } from '../../core/informer.ts';
 import type { ReconcilerMetrics } from '../metrics.ts';
 import type { DeploymentObj } from '../../core/objects.ts';
 import { livePods } from '../sleep.ts';
@@ -143,7 +143,7 @@ export class Autoscaler {
     const t = this.#track(key, settings);
 
     // Coexistence: an HPA on the same Deployment owns 1 → N; say so once, not every second.
-    if (!hpas.synced()) return;
+    if (!hpas.hasSynced()) return;
     const hpa = hpaFor(hpas.list(namespace), name);
     if (hpa !== undefined) {
       if (t.yieldedTo !== hpa.metadata.name) {

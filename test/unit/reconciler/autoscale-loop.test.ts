@@ -6,21 +6,24 @@ import { createLogger } from '../../../core/log.ts';
 import { Autoscaler } from '../../../reconciler/autoscale/loop.ts';
 import type { HpaObj } from '../../../reconciler/autoscale/hpa.ts';
 import { totalLoad, type LoadAnswer } from '../../../reconciler/autoscale/load.ts';
-import type { Cached, Informer } from '../../../reconciler/informers.ts';
+import type { Informer } from '../../../core/informer.ts';
 import { createMetrics } from '../../../reconciler/metrics.ts';
 import type { DeploymentObj, NamespaceObj, PodObj } from '../../../core/objects.ts';
 import { podIndex, World } from '../../../reconciler/world.ts';
 
-function memInformer<T extends Cached>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> {
-  return {
+function memInformer<T extends { metadata: { name: string; namespace?: string } }>(objects: T[], indexBy?: (o: T) => string | undefined): Informer<T> {
+  const self: Informer<T> = {
     path: '/fake',
-    synced: () => true,
-    get: (name, namespace) => objects.find((o) => o.metadata.name === name && (o.metadata.namespace ?? '') === (namespace ?? '')),
+    synced: Promise.resolve(),
+    hasSynced: () => true,
+    get: (namespace, name) => objects.find((o) => o.metadata.name === name && (o.metadata.namespace ?? '') === namespace),
     list: (namespace) => objects.filter((o) => namespace === undefined || (o.metadata.namespace ?? '') === namespace),
     indexed: (key) => objects.filter((o) => indexBy?.(o) === key),
-    start() {},
+    subscribe: () => () => undefined,
+    start: () => self,
     stop() {},
   };
+  return self;
 }
 
 function deployment(annotations: Record<string, string>, replicas = 1): DeploymentObj {
