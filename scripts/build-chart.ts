@@ -29,7 +29,7 @@ const COMMENTS: Record<string, string> = {
   interceptor: 'Holds requests for sleeping apps and wakes them: two or more.',
   sidecar: 'The sidecar the webhook injects into each app\'s pods: its resources (else 10m/48Mi requests, 256Mi limit); its image and pull policy are image.*.',
   teardown: 'helm uninstall first runs `lull teardown` (a pre-delete Job): wakes every sleeping app and removes Lull\'s slices; timeout per app.',
-  metrics: 'A metrics Service per part (/metrics), and a ServiceMonitor per part for the Prometheus Operator (needs its CRD).',
+  metrics: 'A metrics Service per part (/metrics), and a ServiceMonitor per part for the Prometheus Operator (needs its CRD); podMonitor scrapes the injected sidecars in every namespace. Dashboard: deploy/grafana/lull.json.',
   networkPolicy: 'Ingress NetworkPolicies for the webhook (its port, from anywhere: the API server) and the reconciler (its admin port from metricsFrom only); the interceptor stays open.',
   defaults: 'Cluster-wide defaults for apps without the annotation (lull.dev/idle-after, wake-replicas, hold-timeout, max-held); a change rolls the parts.',
 };
@@ -49,7 +49,7 @@ export const EXTRA_VALUES: Doc = {
   webhook: { hostNetwork: false },
   sidecar: { resources: {} },
   teardown: { enabled: true, timeout: '2m', activeDeadlineSeconds: 600 },
-  metrics: { service: { enabled: false }, serviceMonitor: { enabled: false, interval: '30s', labels: {} } },
+  metrics: { service: { enabled: false }, serviceMonitor: { enabled: false, interval: '30s', labels: {} }, podMonitor: { enabled: false, interval: '30s', labels: {} } },
   networkPolicy: { enabled: false, metricsFrom: [] },
 };
 

@@ -301,6 +301,18 @@ describe.skipIf(!runnable)('the Helm chart (real helm)', () => {
       },
     },
     {
+      value: 'metrics.podMonitor: one PodMonitor for the sidecars\' lull-admin port in every namespace (off by default)',
+      values: { metrics: { podMonitor: { enabled: true, interval: '15s', labels: { release: 'prometheus' } } } },
+      check: (r) => {
+        const monitors = r.filter((d) => d.kind === 'PodMonitor');
+        expect(monitors.map((d) => [d.metadata.name, d.spec.namespaceSelector, d.spec.podMetricsEndpoints])).toEqual([
+          ['lull-sidecars', { any: true }, [{ port: 'lull-admin', path: '/metrics', interval: '15s', scheme: 'http' }]],
+        ]);
+        expect(monitors[0]!.metadata.labels.release).toBe('prometheus');
+        expect(helmTemplate().some((d) => d.kind === 'PodMonitor')).toBe(false);
+      },
+    },
+    {
       value: 'networkPolicy: the webhook port open (the API server), the reconciler only to metricsFrom (off by default)',
       values: { networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }] }, webhook: { port: 10250 } },
       check: (r) => {
