@@ -40,6 +40,8 @@ export function createMetrics(gauges: Gauges): InterceptorMetrics {
     labelNames: ['result'],
     registers: [registry],
   });
+  // Every result from the start, so increase() counts the first wake too (a series born at 1 shows no increase).
+  for (const result of ['scaled', 'lost', 'failed']) wakes.inc({ result }, 0);
   const wake = new Histogram({
     name: 'lull_interceptor_wake_seconds',
     help: 'Time from the first held connection of a wake to the first ready pod',

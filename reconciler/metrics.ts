@@ -42,7 +42,7 @@ export function createMetrics(options: MetricSources = {}): ReconcilerMetrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'lull_reconciler_' });
   const { appsByState, queueDepth, deadlines } = options;
-  return {
+  const metrics: ReconcilerMetrics = {
     registry,
     apps: new Gauge({
       name: 'lull_reconciler_apps',
@@ -143,4 +143,7 @@ export function createMetrics(options: MetricSources = {}): ReconcilerMetrics {
     }),
     autoscaleSkippedTicks: new Counter({ name: 'lull_reconciler_autoscale_skipped_passes_total', help: 'Autoscaler passes skipped because the previous one was still running.', registers: [registry] }),
   };
+  // Every trigger from the start, so increase() counts the first wake too (a series born at 1 shows no increase).
+  for (const trigger of ['interceptor', 'scale']) metrics.wakes.inc({ trigger }, 0);
+  return metrics;
 }
