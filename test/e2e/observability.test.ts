@@ -1,0 +1,158 @@
+// Observability as users wire it: a real Prometheus (Debian's package) scrapes the reconciler, the
+// interceptor pods and the injected sidecars on the local cluster (Kubernetes service discovery with the
+// test kubeconfig, relabelled the way the chart's ServiceMonitor and PodMonitor select them), an app
+// sleeps and is woken by a request, and every query of the Grafana dashboard then returns data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { REPO_ROOT } from '../cluster/layout.ts';
+import { dashboardQueries, DASHBOARD_PATH } from '../support/dashboard.ts';
+import { get } from './support/http.ts';
+import { freePort, startStack, until, type Stack } from './support/stack.ts';
+
+const skip = inject('clusterSkipReason');
+const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
+const APP = 'watched';
+const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
+
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Where the parts are, as a Prometheus config: what the chart's ServiceMonitor/PodMonitor amount to. */
+function scrapeConfig(kubeconfig: string, reconcilerUrl: string, appNamespace: string): unknown {
+  const podLabels = [
+    { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+    { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+  ];
+  return {
+    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+    scrape_configs: [
+      { job_name: 'lull-reconciler', static_configs: [{ targets: [new URL(reconcilerUrl).host] }] },
+      {
+        job_name: 'lull-interceptor',
+        kubernetes_sd_configs: [{ role: 'pod', kubeconfig_file: kubeconfig, namespaces: { names: ['lull-system'] } }],
+        relabel_configs: [
+          { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: 'lull-interceptor', action: 'keep' },
+          { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'admin', action: 'keep' },
+          ...podLabels,
+        ],
+      },
+      {
+        // The PodMonitor `lull-sidecars`: every pod with a container port named lull-admin (the native sidecar).
+        job_name: 'lull-sidecars',
+        kubernetes_sd_configs: [{ role: 'pod', kubeconfig_file: kubeconfig, namespaces: { names: [appNamespace] } }],
+        relabel_configs: [{ source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'lull-admin', action: 'keep' }, ...podLabels],
+      },
+    ],
+  };
+}
+
+describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the local cluster', () => {
+  let stack: Stack;
+  let ns: string;
+  let prometheus: ChildProcess | undefined;
+  let api = '';
+
+  const query = async (promql: string): Promise<Sample[]> => {
+    const reply = await get(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = JSON.parse(reply.body);
+    if (body.status !== 'success') throw new Error(`${promql}: ${body.error}`);
+    return body.data.result as Sample[];
+  };
+  const value = async (promql: string) => {
+    const result = await query(promql);
+    return result.length === 1 ? Number(result[0]!.value[1]) : undefined;
+  };
+  const state = async () => (await stack.getJson(['get', 'deploy', APP, '-n', ns])).metadata.annotations?.['lull.dev/state'];
+
+  beforeAll(async () => {
+    stack = await startStack({ scope: 'observability', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
+    ns = await stack.namespace('lull-e2e-obs');
+    await stack.apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: APP, namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '2s' } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: APP } },
+        template: {
+          metadata: { labels: { app: APP } },
+          spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', FIXTURE, '--port', '8080', '--name', APP], ports: [{ name: 'http', containerPort: 8080 }] }] },
+        },
+      },
+    });
+    await stack.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: ns }, spec: { selector: { app: APP }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+
+    const dir = mkdtempSync(join(tmpdir(), 'lull-prometheus-'));
+    // JSON is YAML: Prometheus reads it as its config file.
+    writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(scrapeConfig(stack.kubeconfig, stack.reconcilerUrl, ns)));
+    const port = await freePort('127.0.0.1');
+    api = `http://127.0.0.1:${port}`;
+    prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = createWriteStream(join(stack.logDir, 'prometheus.log'));
+    prometheus.stdout!.pipe(log);
+    prometheus.stderr!.pipe(log);
+    await until('Prometheus to be ready', async () => {
+      if (prometheus!.exitCode !== null) throw new Error(`prometheus exited (${prometheus!.exitCode}); see ${stack.logDir}/prometheus.log`);
+      return (await get(`${api}/-/ready`, 1000)).status === 200;
+    }, 30_000, 200);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (prometheus && prometheus.exitCode === null) {
+      prometheus.kill('SIGTERM');
+      await once(prometheus, 'exit');
+    }
+    if (ns) await stack.kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+    await stack?.stop();
+  });
+
+  it('scrapes the reconciler, both interceptor pods and the app\'s sidecar', async () => {
+    const targets = await until('a healthy target of each job', async () => {
+      const active = JSON.parse((await get(`${api}/api/v1/targets?state=active`)).body).data.activeTargets as Array<{ labels: Record<string, string>; health: string }>;
+      const up = (job: string) => active.filter((t) => t.labels.job === job && t.health === 'up').length;
+      return up('lull-reconciler') === 1 && up('lull-interceptor') >= 2 && up('lull-sidecars') >= 1 ? active : false;
+    }, 90_000, 500);
+    expect(targets.find((t) => t.labels.job === 'lull-sidecars')!.labels.namespace).toBe(ns);
+  });
+
+  it('sees the app sleep, then a request wake it, and every dashboard query returns data', async () => {
+    await until(`${APP} to sleep`, async () => (await state()) === 'sleeping', 120_000, 200);
+    // Asleep now: keep it awake once woken, so its sidecar stays scraped while the queries run.
+    await stack.kubectl(['annotate', '--overwrite', 'deploy', APP, '-n', ns, 'lull.dev/idle-after=1h']);
+    expect(await until('the dashboard to count a sleeping app', async () => (await value('max(lull_reconciler_apps{state="sleeping"})')) === 1 || false, 30_000, 500)).toBe(true);
+
+    const ip = (await stack.getJson(['get', 'svc', APP, '-n', ns])).spec.clusterIP as string;
+    const reply = await get(`http://${ip}/`, 120_000);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toBe(`hello from ${APP}\n`);
+    await until(`${APP} to be awake`, async () => (await state()) === 'awake', 60_000, 200);
+
+    const dashboard = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8'));
+    const queries = dashboardQueries(dashboard);
+    const empty = new Set(queries.map((q) => q.promql));
+    // Each query must give at least one finite value (a histogram_quantile of nothing is NaN, not data).
+    await until('every dashboard query to return data', async () => {
+      for (const promql of [...empty]) {
+        const result = await query(promql);
+        if (result.some((s) => Number.isFinite(Number(s.value[1])))) empty.delete(promql);
+      }
+      return empty.size === 0;
+    }, 90_000, 1000).catch((err: Error) => {
+      throw new Error(`${err.message}; still empty:\n  ${[...empty].join('\n  ')}`);
+    });
+
+    // And the numbers say what happened: one wake by a request, the app awake, a held connection forwarded.
+    expect(await value('max(lull_reconciler_apps{state="awake"})')).toBe(1);
+    expect(await value('max(lull_reconciler_apps{state="sleeping"})')).toBe(0);
+    expect(await value('sum(increase(lull_reconciler_wakes_total{trigger="interceptor"}[5m]))')).toBeGreaterThan(0);
+    expect(await value('sum(increase(lull_interceptor_wakes_total{result="scaled"}[5m]))')).toBeGreaterThan(0);
+    expect(await value('sum(lull_interceptor_connections_total)')).toBeGreaterThanOrEqual(1);
+    expect(await value(`sum(lull_sidecar_requests_total{namespace="${ns}",status_class="2xx"})`)).toBeGreaterThanOrEqual(1);
+  });
+});
