@@ -1,16 +1,20 @@
 // Observability as users wire it: a real Prometheus (Debian's package) scrapes the reconciler, the
-// interceptor pods and the injected sidecars on the local cluster (Kubernetes service discovery with the
-// test kubeconfig, relabelled the way the chart's ServiceMonitor and PodMonitor select them), an app
+// interceptor pods and the injected sidecars on the local cluster (found through the Kubernetes API the
+// way the chart's ServiceMonitor and PodMonitor select them), an app
 // sleeps and is woken by a request, and every query of the Grafana dashboard then returns data.
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../cluster/layout.ts';
 import { dashboardQueries, DASHBOARD_PATH } from '../support/dashboard.ts';
 import { get } from './support/http.ts';
+import { kube } from './support/kube.ts';
 import { freePort, startStack, until, type Stack } from './support/stack.ts';
 
 const skip = inject('clusterSkipReason');
@@ -23,31 +27,44 @@ interface Sample {
   value: [number, string];
 }
 
-/** Where the parts are, as a Prometheus config: what the chart's ServiceMonitor/PodMonitor amount to. */
-function scrapeConfig(kubeconfig: string, reconcilerUrl: string, appNamespace: string): unknown {
-  const podLabels = [
-    { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-    { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-  ];
+/** A pod target: its IP and the port with that name, in its containers or (native sidecars) init containers. */
+function podTarget(pod: V1Pod, portName: string): { targets: string[]; labels: Record<string, string> } | undefined {
+  if (pod.status?.phase !== 'Running' || !pod.status.podIP || pod.metadata?.deletionTimestamp) return undefined;
+  const ports = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].flatMap((c) => c.ports ?? []);
+  const port = ports.find((p) => p.name === portName);
+  if (!port) return undefined;
+  return { targets: [`${pod.status.podIP}:${port.containerPort}`], labels: { namespace: pod.metadata!.namespace!, pod: pod.metadata!.name! } };
+}
+
+/**
+ * Prometheus' HTTP service discovery, answering what the chart's ServiceMonitor and PodMonitor select:
+ * the interceptor pods' `admin` port and every pod with a `lull-admin` port. (Debian builds Prometheus
+ * without Kubernetes discovery; with it, `role: pod` and a keep on the port name do the same.)
+ */
+async function startDiscovery(core: CoreV1Api): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const list = req.url === '/interceptors' ? core.listNamespacedPod({ namespace: 'lull-system', labelSelector: 'app.kubernetes.io/name=lull-interceptor' }) : core.listPodForAllNamespaces();
+    list.then(
+      (pods) => {
+        const name = req.url === '/interceptors' ? 'admin' : 'lull-admin';
+        const groups = pods.items.map((p) => podTarget(p, name)).filter((g) => g !== undefined);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(groups));
+      },
+      (err: Error) => res.writeHead(500).end(err.message),
+    );
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((done) => server.close(() => done())) };
+}
+
+function scrapeConfig(discovery: string, reconcilerUrl: string): unknown {
   return {
     global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
     scrape_configs: [
       { job_name: 'lull-reconciler', static_configs: [{ targets: [new URL(reconcilerUrl).host] }] },
-      {
-        job_name: 'lull-interceptor',
-        kubernetes_sd_configs: [{ role: 'pod', kubeconfig_file: kubeconfig, namespaces: { names: ['lull-system'] } }],
-        relabel_configs: [
-          { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: 'lull-interceptor', action: 'keep' },
-          { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'admin', action: 'keep' },
-          ...podLabels,
-        ],
-      },
-      {
-        // The PodMonitor `lull-sidecars`: every pod with a container port named lull-admin (the native sidecar).
-        job_name: 'lull-sidecars',
-        kubernetes_sd_configs: [{ role: 'pod', kubeconfig_file: kubeconfig, namespaces: { names: [appNamespace] } }],
-        relabel_configs: [{ source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'lull-admin', action: 'keep' }, ...podLabels],
-      },
+      { job_name: 'lull-interceptor', http_sd_configs: [{ url: `${discovery}/interceptors`, refresh_interval: '1s' }] },
+      { job_name: 'lull-sidecars', http_sd_configs: [{ url: `${discovery}/sidecars`, refresh_interval: '1s' }] },
     ],
   };
 }
@@ -57,6 +74,7 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
   let ns: string;
   let prometheus: ChildProcess | undefined;
   let api = '';
+  let discovery: { url: string; close(): Promise<void> } | undefined;
 
   const query = async (promql: string): Promise<Sample[]> => {
     const reply = await get(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
@@ -90,7 +108,8 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
 
     const dir = mkdtempSync(join(tmpdir(), 'lull-prometheus-'));
     // JSON is YAML: Prometheus reads it as its config file.
-    writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(scrapeConfig(stack.kubeconfig, stack.reconcilerUrl, ns)));
+    discovery = await startDiscovery(kube().core);
+    writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(scrapeConfig(discovery.url, stack.reconcilerUrl)));
     const port = await freePort('127.0.0.1');
     api = `http://127.0.0.1:${port}`;
     prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -108,17 +127,19 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
       prometheus.kill('SIGTERM');
       await once(prometheus, 'exit');
     }
+    await discovery?.close();
     if (ns) await stack.kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
     await stack?.stop();
   });
 
-  it('scrapes the reconciler, both interceptor pods and the app\'s sidecar', async () => {
-    const targets = await until('a healthy target of each job', async () => {
-      const active = JSON.parse((await get(`${api}/api/v1/targets?state=active`)).body).data.activeTargets as Array<{ labels: Record<string, string>; health: string }>;
+  const targets = async () => JSON.parse((await get(`${api}/api/v1/targets?state=active`)).body).data.activeTargets as Array<{ labels: Record<string, string>; health: string }>;
+
+  it('scrapes the reconciler and both interceptor pods', async () => {
+    await until('the reconciler and two interceptors up', async () => {
+      const active = await targets();
       const up = (job: string) => active.filter((t) => t.labels.job === job && t.health === 'up').length;
-      return up('lull-reconciler') === 1 && up('lull-interceptor') >= 2 && up('lull-sidecars') >= 1 ? active : false;
+      return up('lull-reconciler') === 1 && up('lull-interceptor') >= 2;
     }, 90_000, 500);
-    expect(targets.find((t) => t.labels.job === 'lull-sidecars')!.labels.namespace).toBe(ns);
   });
 
   it('sees the app sleep, then a request wake it, and every dashboard query returns data', async () => {
@@ -132,6 +153,7 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
     expect(reply.status).toBe(200);
     expect(reply.body).toBe(`hello from ${APP}\n`);
     await until(`${APP} to be awake`, async () => (await state()) === 'awake', 60_000, 200);
+    await until('the woken pod\'s sidecar to be scraped', async () => (await targets()).some((t) => t.labels.job === 'lull-sidecars' && t.labels.namespace === ns && t.health === 'up'), 60_000, 500);
 
     const dashboard = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8'));
     const queries = dashboardQueries(dashboard);
