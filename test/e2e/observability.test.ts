@@ -154,6 +154,9 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
     expect(reply.body).toBe(`hello from ${APP}\n`);
     await until(`${APP} to be awake`, async () => (await state()) === 'awake', 60_000, 200);
     await until('the woken pod\'s sidecar to be scraped', async () => (await targets()).some((t) => t.labels.job === 'lull-sidecars' && t.labels.namespace === ns && t.health === 'up'), 60_000, 500);
+    // The waking request was counted before the new pod's first scrape, so rates start from 0: the app
+    // serves a little traffic afterwards, as any woken app does, for the rates to have something to show.
+    for (let i = 0; i < 5; i++) expect((await get(`http://${ip}/`)).status).toBe(200);
 
     const dashboard = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8'));
     const queries = dashboardQueries(dashboard);
