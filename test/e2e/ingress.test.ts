@@ -6,14 +6,14 @@
 import { NetworkingV1Api } from '@kubernetes/client-node';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '../cluster/layout.ts';
 import { get } from './support/http.ts';
-import { kube } from './support/kube.ts';
+import { clusterKubectl, kube, onCluster } from './support/kube.ts';
 import { pickEndpoints, startSliceRouter, type SliceRouter } from './support/slice-router.ts';
-import { startStack, until, type Stack } from './support/stack.ts';
+import { startStack, type Stack } from './support/stack.ts';
+import { waitFor } from './support/wait.ts';
 
-const skip = inject('clusterSkipReason');
 const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
 const APP = 'front';
 const HOST = 'front.lull.test';
@@ -31,7 +31,7 @@ async function interceptorConnections(stack: Stack): Promise<number> {
   return total;
 }
 
-describe.skipIf(skip !== null)('an ingress controller in front of a sleeping app', () => {
+onCluster('an ingress controller in front of a sleeping app', () => {
   let stack: Stack;
   let ns: string;
   let router: SliceRouter;
@@ -52,12 +52,12 @@ describe.skipIf(skip !== null)('an ingress controller in front of a sleeping app
       req.on('error', fail);
       req.end();
     });
-  const deployment = () => stack.getJson(['get', 'deploy', APP, '-n', ns]);
+  const deployment = () => stack.kubectl.json(['get', 'deploy', APP, '-n', ns]);
 
   beforeAll(async () => {
-    stack = await startStack({ scope: 'ingress', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
+    stack = await startStack({ scope: 'ingress', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-ing');
-    await stack.apply({
+    await stack.kubectl.apply({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: APP, namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '2s' } },
@@ -70,9 +70,9 @@ describe.skipIf(skip !== null)('an ingress controller in front of a sleeping app
         },
       },
     });
-    await stack.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: ns }, spec: { selector: { app: APP }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
-    await stack.apply({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: CLASS }, spec: { controller: 'lull.dev/e2e-slice-router' } });
-    await stack.apply({
+    await stack.kubectl.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: ns }, spec: { selector: { app: APP }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    await stack.kubectl.apply({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: CLASS }, spec: { controller: 'lull.dev/e2e-slice-router' } });
+    await stack.kubectl.apply({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: { name: APP, namespace: ns },
@@ -92,10 +92,10 @@ describe.skipIf(skip !== null)('an ingress controller in front of a sleeping app
   });
 
   it('routes to the interceptors while the app sleeps: their slice is the one a controller picks', async () => {
-    await until(`${APP} to sleep`, async () => (await deployment()).metadata.annotations?.['lull.dev/state'] === 'sleeping', 120_000, 200);
+    await waitFor(`${APP} to sleep`, async () => (await deployment()).metadata.annotations?.['lull.dev/state'] === 'sleeping', 120_000, 200);
     const { core, discovery } = client();
     const interceptorIps = new Set((await stack.interceptors()).filter((p) => p.status?.podIP).map((p) => p.status.podIP as string));
-    const picked = await until('the interceptor slice to have ready endpoints', async () => {
+    const picked = await waitFor('the interceptor slice to have ready endpoints', async () => {
       const service = await core.readNamespacedService({ name: APP, namespace: ns });
       const slices = (await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${APP}` })).items;
       const endpoints = pickEndpoints(service, { name: 'http' }, slices);
@@ -121,12 +121,12 @@ describe.skipIf(skip !== null)('an ingress controller in front of a sleeping app
   });
 
   it('then serves through the controller directly: the app\'s pod, not the interceptor', async () => {
-    await until(`${APP} awake and the interceptor slice gone`, async () => {
+    await waitFor(`${APP} awake and the interceptor slice gone`, async () => {
       if ((await deployment()).metadata.annotations?.['lull.dev/state'] !== 'awake') return false;
-      const slices = (await stack.getJson(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${APP}`])).items as any[];
+      const slices = (await stack.kubectl.json(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${APP}`])).items as any[];
       return slices.every((s) => s.metadata.name !== `${APP}-lull`) && slices.some((s) => s.endpoints?.some((e: any) => e.conditions?.ready));
     }, 60_000, 200);
-    const podIp = (await stack.getJson(['get', 'pods', '-n', ns, '-l', `app=${APP}`])).items.find((p: any) => !p.metadata.deletionTimestamp).status.podIP as string;
+    const podIp = (await stack.kubectl.json(['get', 'pods', '-n', ns, '-l', `app=${APP}`])).items.find((p: any) => !p.metadata.deletionTimestamp).status.podIP as string;
     const intercepted = await interceptorConnections(stack);
 
     const second = await info();

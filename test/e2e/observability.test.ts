@@ -10,14 +10,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '../cluster/layout.ts';
 import { dashboardQueries, DASHBOARD_PATH } from '../support/dashboard.ts';
 import { get } from './support/http.ts';
-import { kube } from './support/kube.ts';
-import { freePort, startStack, until, type Stack } from './support/stack.ts';
+import { clusterKubectl, kube, onCluster } from './support/kube.ts';
+import { freePort } from './support/lull-on-host.ts';
+import { startStack, type Stack } from './support/stack.ts';
+import { waitFor } from './support/wait.ts';
 
-const skip = inject('clusterSkipReason');
 const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
 const APP = 'watched';
 const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
@@ -69,7 +70,7 @@ function scrapeConfig(discovery: string, reconcilerUrl: string): unknown {
   };
 }
 
-describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the local cluster', () => {
+onCluster('Prometheus and the Grafana dashboard on the local cluster', () => {
   let stack: Stack;
   let ns: string;
   let prometheus: ChildProcess | undefined;
@@ -86,12 +87,12 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
     const result = await query(promql);
     return result.length === 1 ? Number(result[0]!.value[1]) : undefined;
   };
-  const state = async () => (await stack.getJson(['get', 'deploy', APP, '-n', ns])).metadata.annotations?.['lull.dev/state'];
+  const state = async () => (await stack.kubectl.json(['get', 'deploy', APP, '-n', ns])).metadata.annotations?.['lull.dev/state'];
 
   beforeAll(async () => {
-    stack = await startStack({ scope: 'observability', kubeconfig: inject('kubeconfig'), kubectl: inject('kubectl') });
+    stack = await startStack({ scope: 'observability', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-obs');
-    await stack.apply({
+    await stack.kubectl.apply({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: APP, namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '2s' } },
@@ -104,7 +105,7 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
         },
       },
     });
-    await stack.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: ns }, spec: { selector: { app: APP }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    await stack.kubectl.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: ns }, spec: { selector: { app: APP }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
 
     const dir = mkdtempSync(join(tmpdir(), 'lull-prometheus-'));
     // JSON is YAML: Prometheus reads it as its config file.
@@ -116,7 +117,7 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
     const log = createWriteStream(join(stack.logDir, 'prometheus.log'));
     prometheus.stdout!.pipe(log);
     prometheus.stderr!.pipe(log);
-    await until('Prometheus to be ready', async () => {
+    await waitFor('Prometheus to be ready', async () => {
       if (prometheus!.exitCode !== null) throw new Error(`prometheus exited (${prometheus!.exitCode}); see ${stack.logDir}/prometheus.log`);
       return (await get(`${api}/-/ready`, 1000)).status === 200;
     }, 30_000, 200);
@@ -135,7 +136,7 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
   const targets = async () => JSON.parse((await get(`${api}/api/v1/targets?state=active`)).body).data.activeTargets as Array<{ labels: Record<string, string>; health: string }>;
 
   it('scrapes the reconciler and both interceptor pods', async () => {
-    await until('the reconciler and two interceptors up', async () => {
+    await waitFor('the reconciler and two interceptors up', async () => {
       const active = await targets();
       const up = (job: string) => active.filter((t) => t.labels.job === job && t.health === 'up').length;
       return up('lull-reconciler') === 1 && up('lull-interceptor') >= 2;
@@ -143,17 +144,17 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
   });
 
   it('sees the app sleep, then a request wake it, and every dashboard query returns data', async () => {
-    await until(`${APP} to sleep`, async () => (await state()) === 'sleeping', 120_000, 200);
+    await waitFor(`${APP} to sleep`, async () => (await state()) === 'sleeping', 120_000, 200);
     // Asleep now: keep it awake once woken, so its sidecar stays scraped while the queries run.
     await stack.kubectl(['annotate', '--overwrite', 'deploy', APP, '-n', ns, 'lull.dev/idle-after=1h']);
-    expect(await until('the dashboard to count a sleeping app', async () => (await value('max(lull_reconciler_apps{state="sleeping"})')) === 1 || false, 30_000, 500)).toBe(true);
+    expect(await waitFor('the dashboard to count a sleeping app', async () => (await value('max(lull_reconciler_apps{state="sleeping"})')) === 1 || false, 30_000, 500)).toBe(true);
 
-    const ip = (await stack.getJson(['get', 'svc', APP, '-n', ns])).spec.clusterIP as string;
+    const ip = (await stack.kubectl.json(['get', 'svc', APP, '-n', ns])).spec.clusterIP as string;
     const reply = await get(`http://${ip}/`, 120_000);
     expect(reply.status).toBe(200);
     expect(reply.body).toBe(`hello from ${APP}\n`);
-    await until(`${APP} to be awake`, async () => (await state()) === 'awake', 60_000, 200);
-    await until('the woken pod\'s sidecar to be scraped', async () => (await targets()).some((t) => t.labels.job === 'lull-sidecars' && t.labels.namespace === ns && t.health === 'up'), 60_000, 500);
+    await waitFor(`${APP} to be awake`, async () => (await state()) === 'awake', 60_000, 200);
+    await waitFor('the woken pod\'s sidecar to be scraped', async () => (await targets()).some((t) => t.labels.job === 'lull-sidecars' && t.labels.namespace === ns && t.health === 'up'), 60_000, 500);
     // The waking request was counted before the new pod's first scrape, so rates start from 0: the app
     // serves a little traffic afterwards, as any woken app does, for the rates to have something to show.
     for (let i = 0; i < 5; i++) expect((await get(`http://${ip}/`)).status).toBe(200);
@@ -162,7 +163,7 @@ describe.skipIf(skip !== null)('Prometheus and the Grafana dashboard on the loca
     const queries = dashboardQueries(dashboard);
     const empty = new Set(queries.map((q) => q.promql));
     // Each query must give at least one finite value (a histogram_quantile of nothing is NaN, not data).
-    await until('every dashboard query to return data', async () => {
+    await waitFor('every dashboard query to return data', async () => {
       for (const promql of [...empty]) {
         const result = await query(promql);
         if (result.some((s) => Number.isFinite(Number(s.value[1])))) empty.delete(promql);

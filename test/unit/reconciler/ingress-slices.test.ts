@@ -3,7 +3,7 @@
 // allocated port of the very Service port an Ingress names, by name or by number.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { ServiceObj } from '../../../reconciler/objects.ts';
+import type { ServiceObj } from '../../../core/objects.ts';
 import { buildSlice } from '../../../reconciler/slices.ts';
 import { pickEndpoints } from '../../e2e/support/slice-router.ts';
 
