@@ -4,6 +4,7 @@
 # module graph at start, which a waking sidecar would pay on the request path. The local cluster runs
 # the same artefact. The webhook injects this same image as the sidecar.
 #   docker build -t ghcr.io/lull-dev/lull:0.1.0 .
+# Without Docker, scripts/build-image.sh builds the same layout (paths, user, entrypoint, env) from Debian packages.
 
 # dist/ is built inside the image build, from the sources in the context, with the dev dependencies
 # (rolldown); none of it reaches the final stage but dist/ itself.
@@ -34,3 +35,6 @@ ENV NODE_DISABLE_COMPILE_CACHE=1
 # Non-root, numeric so `runAsNonRoot` can verify it; the manifests run it with a read-only root filesystem.
 USER 65532:65532
 ENTRYPOINT ["node", "dist/lull.mjs"]
+LABEL org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.source="https://github.com/lull-dev/lull" \
+      org.opencontainers.image.licenses="Apache-2.0"

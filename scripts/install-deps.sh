@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # flushes stale UDP entries with it; python3: fixture apps; kmod: br_netfilter; chromium: the waiting
 # page's browser test (test/e2e/waiting-page.test.ts, driven over the DevTools protocol); prometheus: the
 # observability test scrapes the parts with it, and promtool parses the Grafana dashboard's queries.
-packages=(iproute2 iptables nftables conntrack kmod python3 ca-certificates curl chromium prometheus)
+# mmdebstrap, umoci, skopeo: the Lull image without Docker (scripts/build-image.sh).
+packages=(iproute2 iptables nftables conntrack kmod python3 ca-certificates curl chromium prometheus mmdebstrap umoci skopeo)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
