@@ -19,4 +19,8 @@ export interface KubeletConfig {
   repoRoot: string;
   /** Node 24 binary: runs the Lull image's entrypoint. */
   nodeBinary: string;
+  /** OCI image layouts searched for a pod's image by reference name; an image found runs in its rootfs. */
+  imageStores?: string[];
+  /** Unpacked image layers, one directory per digest (shared by clusters: content-addressed). */
+  layerCache?: string;
 }

@@ -10,6 +10,8 @@ import { ContainerRunner, type ContainerHost } from './container.ts';
 import { buildEnv, envReferences, expand, serviceEnv } from './env.ts';
 import type { PodTarget } from './handlers.ts';
 import { containerArgv } from './images.ts';
+import { imageProcessSpec } from './image-process.ts';
+import { findImage } from './image-store.ts';
 import type { AddressPool } from './ipam.ts';
 import { createPodNetwork, deletePodNetwork, type PodNetwork } from './netns.ts';
 import type { ProcessSpec } from './process.ts';
@@ -191,6 +193,17 @@ export class PodWorker {
     }
     const built = buildEnv(this.pod, container, { podIP: this.network!.ip, hostIP: config.gateway, serviceEnv: this.svcEnv, configMaps, secrets });
     if ('error' in built) return { reason: 'CreateContainerConfigError', message: built.error };
+    const logFile = join(config.logDir, `${ns}_${this.pod.metadata!.name}`, `${container.name}.log`);
+    const stored = await findImage(config.imageStores ?? [], container.image ?? '').catch((err: Error) => ({ error: err.message }));
+    if (stored !== undefined && 'error' in stored) return { reason: 'ErrImagePull', message: stored.error };
+    if (stored !== undefined) {
+      const volumeMounts = containerMounts(container, this.volumes!);
+      if ('error' in volumeMounts) return { reason: 'CreateContainerConfigError', message: volumeMounts.error };
+      return imageProcessSpec({
+        pod: this.pod, container, image: stored, env: built.env, expand, volumeMounts, podDir: this.podDir, podIP: this.network!.ip,
+        netns: this.network!.netns, layerCache: config.layerCache ?? join(config.stateDir, 'layers'), logFile,
+      });
+    }
     const argv = containerArgv(container, { repoRoot: config.repoRoot, nodeBinary: config.nodeBinary });
     if ('error' in argv) return { reason: 'CreateContainerConfigError', message: argv.error };
     const mounts = containerMounts(container, this.volumes!);
@@ -208,7 +221,7 @@ export class PodWorker {
       cwd: container.workingDir ?? config.repoRoot,
       netns: this.network!.netns,
       mounts,
-      logFile: join(config.logDir, `${ns}_${this.pod.metadata!.name}`, `${container.name}.log`),
+      logFile,
     };
   }
 

@@ -16,6 +16,8 @@ export interface ProcessSpec {
   netns: string;
   mounts: BindMount[];
   logFile: string;
+  /** The whole host command line, when it is not argv run in the netns (a container of a stored image). */
+  commandLine?: string[];
 }
 
 export interface Exit {
@@ -32,7 +34,8 @@ export interface ContainerProcess {
 // `ip netns exec` already gives the process a private mount namespace: bind mounts made there stay there.
 const MOUNT_SCRIPT = 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 126; shift 2; done; shift; exec "$@"';
 
-export function commandLine(spec: Pick<ProcessSpec, 'argv' | 'netns' | 'mounts'>): string[] {
+export function commandLine(spec: Pick<ProcessSpec, 'argv' | 'netns' | 'mounts' | 'commandLine'>): string[] {
+  if (spec.commandLine !== undefined) return spec.commandLine;
   if (spec.mounts.length === 0) return ['ip', 'netns', 'exec', spec.netns, ...spec.argv];
   const pairs = spec.mounts.flatMap((m) => [m.source, m.target]);
   return ['ip', 'netns', 'exec', spec.netns, 'sh', '-c', MOUNT_SCRIPT, 'lull-container', ...pairs, '--', ...spec.argv];
