@@ -1,5 +1,5 @@
 // The sidecar container the webhook injects: a native sidecar configured only through its env contract.
-import type { V1Container, V1PodSpec, V1Probe, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1Container, V1PodSpec, V1Probe, V1ResourceRequirements, V1SecurityContext } from '@kubernetes/client-node';
 import { formatDuration } from '../core/duration.ts';
 import {
   SIDECAR_ADMIN_PORT_NAME,
@@ -25,8 +25,25 @@ export interface SidecarOptions {
   drainToken?: string;
 }
 
-// Non-root uid/gid of distroless images; the sidecar writes nothing to disk.
+// The image's user (Dockerfile, scripts/build-image.sh); the sidecar writes nothing to disk.
 const NON_ROOT_ID = 65_532;
+
+/**
+ * Pod Security `restricted` and OpenShift `restricted-v2`: non-root without a fixed uid (OpenShift
+ * assigns one from the namespace's range; otherwise the image's 65532 applies). Only a pod that
+ * explicitly runs as root gets the image's uid spelled out, so the sidecar still starts there.
+ */
+export function sidecarSecurityContext(pod: V1PodSpec['securityContext']): V1SecurityContext {
+  return {
+    runAsNonRoot: true,
+    ...(pod?.runAsUser === 0 ? { runAsUser: NON_ROOT_ID } : {}),
+    ...(pod?.runAsGroup === 0 ? { runAsGroup: NON_ROOT_ID } : {}),
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
 
 /** `LULL_PORTS`: "listen=app" pairs. */
 export function portsEnv(plan: PortPlan): string {
@@ -94,15 +111,7 @@ export function sidecarContainer(spec: V1PodSpec, plan: PortPlan, options: Sidec
     readinessProbe: { httpGet: adminGet(SIDECAR_PATHS.ready), periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 2 },
     livenessProbe: { httpGet: adminGet(SIDECAR_PATHS.healthz), periodSeconds: 10, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 3 },
     resources: options.resources ?? { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '256Mi' } },
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: NON_ROOT_ID,
-      runAsGroup: NON_ROOT_ID,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: sidecarSecurityContext(spec.securityContext),
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };

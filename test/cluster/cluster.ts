@@ -8,6 +8,7 @@ import { lullError } from '../../core/errors.ts';
 import { clusterErrors } from './errors.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
 import { ensureArtefact } from './artefact.ts';
+import { ensureImage } from './image.ts';
 import { ensureBinaries, findBinaries, node24Binary, type Binaries } from './binaries.ts';
 import {
   componentPlans,
@@ -211,6 +212,8 @@ export async function up(options: ClusterOptions = {}): Promise<UpResult> {
     });
     // Pods of the Lull image run dist/lull.mjs: built before any pod can start, also for a running cluster.
     await ensureArtefact(node24Binary(), r.progress);
+    // ... and the image from it, registered in the store the kubelet runs it from (also for a running cluster).
+    await ensureImage(r.layout, r.progress);
     const result = (alreadyRunning: boolean): UpResult => ({
       alreadyRunning,
       kubeconfig: clusterFiles(r.layout).adminKubeconfig,

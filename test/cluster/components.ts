@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { prefixLength } from './cidr.ts';
 import type { KubeletConfig } from './kubelet/config.ts';
+import { imageStore, layerCache } from './image.ts';
 import { clusterFiles, REPO_ROOT, type ClusterLayout } from './layout.ts';
 import { kubeconfigPath, pkiPaths } from './pki.ts';
 import type { ProcessSpec } from './processes.ts';
@@ -168,6 +169,8 @@ export function kubeletConfig(layout: ClusterLayout, options: { kubernetesVersio
     kubernetesVersion: options.kubernetesVersion,
     repoRoot: REPO_ROOT,
     nodeBinary: options.nodeBinary,
+    imageStores: [imageStore(layout)],
+    layerCache: layerCache(),
   };
 }
 
