@@ -11,6 +11,7 @@ import { lullMissing, requireNamespace } from '../core/prerequisites.ts';
 import { meantForLull, problemsOf } from './problems.ts';
 import { listDeploymentEvents, listDeployments, listHpas, listPods, listServices, namespaceLabels, readClusterDefaults } from './read.ts';
 import { runCommand } from './run.ts';
+import { readInstalledRelease, sidecarDrift } from './sidecar-drift.ts';
 import { formatStatus, statusItem, type Output } from './status-report.ts';
 import { lastWakes } from './wakes.ts';
 
@@ -58,7 +59,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 export async function collectStatus(client: KubeClient, namespace: string | undefined, now = Date.now) {
-  const [defaults, labels, deployments] = await Promise.all([readClusterDefaults(client), namespaceLabels(client, namespace), listDeployments(client, namespace)]);
+  const [defaults, labels, deployments, installed] = await Promise.all([readClusterDefaults(client), namespaceLabels(client, namespace), listDeployments(client, namespace), readInstalledRelease(client)]);
   const managedSet = new Set(deployments.filter((d) => isManaged(d, labels.get(d.metadata?.namespace ?? ''))));
   // A Deployment whose opt-in is misspelt is shown too: `lull status` is where one looks for why it never sleeps.
   const shown = deployments.filter((d) => managedSet.has(d) || meantForLull(d));
@@ -76,6 +77,8 @@ export async function collectStatus(client: KubeClient, namespace: string | unde
       const hpa = hpaOf(d, hpas);
       const problems = problemsOf(d, managed, view.settings, services, deployments);
       if (hpa !== undefined && autoscaleStatus(d, undefined, hpa) !== undefined) problems.push(hpaProblem(hpa));
+      const drift = managed ? sidecarDrift(d, installed) : undefined;
+      if (drift !== undefined) problems.push(drift);
       return { view, problems, deployment: d, hpa };
     })
     .sort((a, b) => a.view.namespace.localeCompare(b.view.namespace) || a.view.name.localeCompare(b.view.name));

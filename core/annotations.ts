@@ -24,6 +24,8 @@ export const MIN_REPLICAS = 'lull.dev/min-replicas';
 export const MAX_REPLICAS = 'lull.dev/max-replicas';
 export const SCALE_DOWN_DELAY = 'lull.dev/scale-down-delay';
 export const STABLE_WINDOW = 'lull.dev/stable-window';
+/** `"true"`: the reconciler rolls the Deployment when its injected sidecar is not the installed Lull's (core/sidecar-upgrade.ts). */
+export const AUTO_UPGRADE_SIDECAR = 'lull.dev/auto-upgrade-sidecar';
 
 /** Namespace label that opts every Deployment in. */
 export const INJECT_LABEL = 'lull.dev/inject';
@@ -127,10 +129,12 @@ const RULES = {
   wakeReplicas: { key: WAKE_REPLICAS, allowed: 'a whole number from 1 to 1000', parse: integerBetween(1, 1000) },
   holdTimeoutMs: { key: HOLD_TIMEOUT, allowed: 'a duration such as 30s or 2m, from 1s to 10m (the longest Lull holds a connection)', parse: durationBetween(1000, HOLD_TIMEOUT_LIMIT_MS) },
   maxHeld: { key: MAX_HELD, allowed: `a whole number from 1 to ${MAX_HELD_LIMIT} (the interceptor's cap on held connections)`, parse: integerBetween(1, MAX_HELD_LIMIT) },
+  autoUpgradeSidecar: { key: AUTO_UPGRADE_SIDECAR, allowed: '"true" or "false"', parse: (v: string) => (v === 'true' ? true : v === 'false' ? false : undefined) },
 } satisfies Record<string, Rule<unknown>>;
 
 export interface ParsedAnnotations {
   enabled: boolean | undefined;
+  autoUpgradeSidecar: boolean;
   settings: AppSettings;
   problems: AnnotationProblem[];
 }
@@ -149,11 +153,12 @@ export function parseAnnotations(annotations: Record<string, string> | undefined
     return parsed;
   }
   const enabled = read<boolean | undefined>(RULES.enabled, undefined);
+  const autoUpgradeSidecar = read(RULES.autoUpgradeSidecar, false);
   const settings: AppSettings = {
     idleAfterMs: read(RULES.idleAfterMs, defaults.idleAfterMs),
     wakeReplicas: read(RULES.wakeReplicas, defaults.wakeReplicas),
     holdTimeoutMs: read(RULES.holdTimeoutMs, defaults.holdTimeoutMs),
     maxHeld: read(RULES.maxHeld, defaults.maxHeld),
   };
-  return { enabled, settings, problems };
+  return { enabled, autoUpgradeSidecar, settings, problems };
 }

@@ -1,14 +1,14 @@
 // Settings that are admitted but cannot work, phrased once: the webhook warns with them, `lull status`
 // shows them, the reconciler blocks a sleep with the same words.
 import type { V1PodSpec, V1Probe, V1Service } from '@kubernetes/client-node';
-import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, INJECT_LABEL, LULL_OWNED, MAX_HELD, OUTSIDE_HOURS, PREFIX, SLEEP_REQUESTED_AT, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS } from './annotations.ts';
+import { AUTO_UPGRADE_SIDECAR, AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, INJECT_LABEL, LULL_OWNED, MAX_HELD, OUTSIDE_HOURS, PREFIX, SLEEP_REQUESTED_AT, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS } from './annotations.ts';
 import { formatDuration } from './duration.ts';
 import { errors, lullError, type ErrorDef } from './errors.ts';
 import { nearest } from './nearest.ts';
 import { AUTOSCALE_ANNOTATIONS } from './autoscale-settings.ts';
 
 /** What the problem does to the app; `ignored`: a setting has no effect. */
-export type Effect = 'will not sleep' | 'will not stay awake' | 'ignored';
+export type Effect = 'will not sleep' | 'will not stay awake' | 'ignored' | 'outdated';
 
 export interface AppProblem {
   /** Stable code from core/errors.ts. */
@@ -18,7 +18,7 @@ export interface AppProblem {
 }
 
 /** The annotations a user sets on a Deployment: what a typo is matched against. */
-export const USER_ANNOTATIONS: readonly string[] = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE, ...AUTOSCALE_ANNOTATIONS];
+export const USER_ANNOTATIONS: readonly string[] = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE, ...AUTOSCALE_ANNOTATIONS, AUTO_UPGRADE_SIDECAR];
 // A sleep request is a command (`lull sleep` sets it), not a setting: known, but not offered for typos.
 const KNOWN: ReadonlySet<string> = new Set([...USER_ANNOTATIONS, SLEEP_REQUESTED_AT, ...LULL_OWNED]);
 
@@ -28,7 +28,7 @@ function problem(def: ErrorDef, effect: Effect, ...args: unknown[]): AppProblem 
 
 /** `will not sleep: <message>`, or the message alone for a setting that is merely ignored. */
 export function describeProblem(p: AppProblem): string {
-  return p.effect === 'ignored' ? p.message : `${p.effect}: ${p.message}`;
+  return p.effect === 'ignored' || p.effect === 'outdated' ? p.message : `${p.effect}: ${p.message}`;
 }
 
 /**

@@ -63,6 +63,7 @@ export const errors = {
   headlessService: define('LULL_HEADLESS_SERVICE', 'Service %s is headless: its clients would bypass the interceptor that wakes it', 409),
   sharedService: define('LULL_SHARED_SERVICE', 'Service %s also selects other Deployments (%s), which still need its traffic', 409),
   scheduleWithoutHours: define('LULL_SCHEDULE_WITHOUT_HOURS', '%s has no effect without lull.dev/awake-hours', 422),
+  sidecarOutdated: define('LULL_SIDECAR_OUTDATED', 'its sidecar is Lull %s, the installed Lull injects %s: %s', 409),
   idleAfterBelowReadiness: define('LULL_IDLE_AFTER_BELOW_READINESS', 'idle-after %s is shorter than the %s its readiness probe may take to pass', 409),
   leaseUnavailable: define('LULL_LEASE_UNAVAILABLE', 'cannot take the leader Lease %s/%s: %s; %s', 503),
   // The reconciler's (Event messages and logs).

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { LULL_VERSION } from '../core/version.ts';
 import { SYSTEM_NAMESPACE } from '../core/annotations.ts';
 import { parseDuration } from '../core/duration.ts';
 import { errors, lullError } from '../core/errors.ts';
@@ -33,6 +34,8 @@ export interface ReconcilerConfig {
   kubeconfig?: string;
   /** How long before awake-hours open wake-at-start wakes an app. */
   wakeLeadMs: number;
+  /** The sidecar version the webhook of this release injects: apps annotated lull.dev/auto-upgrade-sidecar are rolled to it. */
+  sidecarVersion: string;
 }
 
 export const USAGE = `usage: lull reconciler [flags]
@@ -52,6 +55,7 @@ export const USAGE = `usage: lull reconciler [flags]
   --workers <n>                    apps reconciled at once (8)
   --wake-lead <duration>           how long before awake-hours open lull.dev/wake-at-start wakes an app (3m)
   --kubeconfig <file>              kubeconfig to use ($KUBECONFIG, then in-cluster)
+  --sidecar-version <v>            the webhook's --sidecar-version: apps annotated lull.dev/auto-upgrade-sidecar are rolled to it (${LULL_VERSION})
 `;
 
 function duration(flag: string, value: string, minMs: number): number {
@@ -87,6 +91,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       workers: { type: 'string', default: '8' },
       'wake-lead': { type: 'string', default: '3m' },
       kubeconfig: { type: 'string' },
+      'sidecar-version': { type: 'string', default: LULL_VERSION },
     },
   });
   const port = integer('--port', values.port, 1, 65_535);
@@ -114,5 +119,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     workers: integer('--workers', values.workers, 1, 256),
     wakeLeadMs: duration('--wake-lead', values['wake-lead'], 0),
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    sidecarVersion: values['sidecar-version'],
   };
 }

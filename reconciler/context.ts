@@ -50,6 +50,8 @@ export interface Context {
   now: () => number;
   /** How long before awake-hours open wake-at-start wakes an app (--wake-lead); core's default when absent. */
   wakeLeadMs?: number;
+  /** The version this release's webhook records in lull.dev/injected; undefined: no auto-upgrades. */
+  sidecarVersion?: string;
 }
 
 export function newMemory(): AppMemory {

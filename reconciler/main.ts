@@ -79,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     logger,
     workers: config.workers,
     wakeLeadMs: config.wakeLeadMs,
+    sidecarVersion: config.sidecarVersion,
   });
   for (const i of Object.values(informers)) i.start();
   // Outside the Informers: a cluster that refuses HPAs must not keep the reconciler from leading; until it lists, nothing is autoscaled.

@@ -77,7 +77,7 @@ export function createMetrics(options: MetricSources = {}): ReconcilerMetrics {
     idleQueryFailures: new Counter({ name: 'lull_reconciler_idle_query_failures_total', help: 'Pods that could not be asked for their activity (counted busy).', registers: [registry] }),
     touches: new Counter({
       name: 'lull_reconciler_touches_total',
-      help: 'Objects re-submitted through the webhook with a lull.dev/touched-at touch, by kind and purpose (onboard, route, opt-out).',
+      help: 'Objects re-submitted through the webhook with a lull.dev/touched-at touch, by kind and purpose (onboard, route, opt-out, upgrade).',
       labelNames: ['kind', 'purpose'],
       registers: [registry],
     }),

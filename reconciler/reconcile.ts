@@ -7,6 +7,7 @@ import { forgetDeleted, optOut } from './opt-out.ts';
 import { removeRoute, ensureRoute } from './routes.ts';
 import { scheduleOf, wakeAtStart } from './schedule.ts';
 import { tend } from './sleep.ts';
+import { upgradeSidecar } from './upgrade.ts';
 import { awaitScale, finishWake, keepAsleep, tidyAwake } from './wake.ts';
 import { splitKey } from './world.ts';
 
@@ -45,6 +46,7 @@ export async function reconcile(ctx: Context, key: string): Promise<Outcome> {
     return outcome();
   }
   if (!(await onboard(ctx, app))) return outcome();
+  await upgradeSidecar(ctx, app);
 
   // The Services that are this app's alone: a Service shared with other Deployments cannot wake one of them.
   const selecting = ctx.world.servicesSelecting(app.deployment);

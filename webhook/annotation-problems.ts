@@ -1,11 +1,11 @@
 // Validation of the user annotations a request sets or changes.
-import { AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, OUTSIDE_HOURS, SLEEP_REQUESTED_AT, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
+import { AUTO_UPGRADE_SIDECAR, AWAKE_HOURS, ENABLED, HOLD_TIMEOUT, IDLE_AFTER, MAX_HELD, OUTSIDE_HOURS, SLEEP_REQUESTED_AT, WAITING_PAGE, WAKE_AT_START, WAKE_REPLICAS, parseAnnotations, type AnnotationProblem } from '../core/annotations.ts';
 import { awakeHoursOf } from '../core/awake-hours.ts';
 import { isSleepRequestValue, SLEEP_REQUEST_ALLOWED } from '../core/sleep-request.ts';
 import { waitingPageProblems } from '../core/waiting-page.ts';
 import { AUTOSCALE_ANNOTATIONS, parseAutoscale } from '../core/autoscale-settings.ts';
 
-const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE];
+const USER_KEYS = [ENABLED, IDLE_AFTER, WAKE_REPLICAS, HOLD_TIMEOUT, MAX_HELD, AWAKE_HOURS, OUTSIDE_HOURS, WAKE_AT_START, WAITING_PAGE, AUTO_UPGRADE_SIDECAR];
 
 /**
  * Pure. Only values that differ from the stored object are judged, so a value that predates the

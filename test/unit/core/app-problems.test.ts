@@ -20,7 +20,7 @@ describe('unknown lull.dev/ annotations', () => {
 
   it('lists what Lull reads when nothing is close, and knows the namespace label', () => {
     expect(texts(unknownAnnotations({ 'lull.dev/schedule': 'nightly' }, true))).toEqual([
-      'lull.dev/schedule is not a Lull annotation and is ignored; Lull reads lull.dev/enabled, idle-after, wake-replicas, hold-timeout, max-held, awake-hours, outside-hours, wake-at-start, waiting-page, target-concurrency, target-rps, min-replicas, max-replicas, scale-down-delay, stable-window',
+      'lull.dev/schedule is not a Lull annotation and is ignored; Lull reads lull.dev/enabled, idle-after, wake-replicas, hold-timeout, max-held, awake-hours, outside-hours, wake-at-start, waiting-page, target-concurrency, target-rps, min-replicas, max-replicas, scale-down-delay, stable-window, auto-upgrade-sidecar',
     ]);
     expect(texts(unknownAnnotations({ 'lull.dev/inject': 'enabled' }, false))).toEqual([
       'will not sleep: lull.dev/inject is not a Lull annotation and is ignored; label the namespace with it, or use lull.dev/enabled',

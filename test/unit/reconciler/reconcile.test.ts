@@ -471,6 +471,29 @@ describe('reconcile', () => {
     await reconcile(moved.ctx, 'shop/web');
     expect(moved.calls.slice(0, 1)).toEqual(['replace record 20003 shop/web:http -> web']);
   });
+
+  it('rolls an app to the installed sidecar when it asks for upgrades (lull.dev/auto-upgrade-sidecar), with backoff', async () => {
+    const annotations = { 'lull.dev/state': 'awake', 'lull.dev/auto-upgrade-sidecar': 'true', 'lull.dev/idle-after': '1h' };
+    const { ctx, calls } = setup({ deployments: [deployment(annotations)] });
+    ctx.sidecarVersion = '0.2.0';
+    const first = await reconcile(ctx, 'shop/web');
+    expect(calls.filter((c) => c.startsWith('touch'))).toEqual(['touch deployment web']);
+    expect(first.nextAt).toBeLessThanOrEqual(NOW + 1000);
+    // Seen again before the webhook re-injected: no second touch until the backoff passes.
+    await reconcile(ctx, 'shop/web');
+    expect(calls.filter((c) => c.startsWith('touch'))).toEqual(['touch deployment web']);
+  });
+
+  it('leaves an outdated sidecar alone without the annotation, and a current one with it', async () => {
+    const without = setup({ deployments: [deployment({ 'lull.dev/state': 'awake', 'lull.dev/idle-after': '1h' })] });
+    without.ctx.sidecarVersion = '0.2.0';
+    await reconcile(without.ctx, 'shop/web');
+    expect(without.calls.filter((c) => c.startsWith('touch'))).toEqual([]);
+    const current = setup({ deployments: [deployment({ 'lull.dev/state': 'awake', 'lull.dev/idle-after': '1h', 'lull.dev/auto-upgrade-sidecar': 'true' })] });
+    current.ctx.sidecarVersion = '0.1.0';
+    await reconcile(current.ctx, 'shop/web');
+    expect(current.calls.filter((c) => c.startsWith('touch'))).toEqual([]);
+  });
 });
 
 describe('reconcile with awake-hours (NOW is Wednesday 2024-05-01 12:00 UTC)', () => {
