@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { imageStore } from '../cluster/image.ts';
 import { findImage } from '../cluster/kubelet/image-store.ts';
 import { clusterLayout } from '../cluster/layout.ts';
+import { dockerfileFinalStage } from './support/dockerfile.ts';
 import { get } from './support/http.ts';
 import { installIsolated, REPO, run, type Installed } from './support/isolated-lull.ts';
 import { onCluster, waitFor } from './support/kube.ts';
@@ -49,33 +50,6 @@ function processFacts(pid: number) {
     argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean),
     root: (path: string) => `/proc/${pid}/root${path}`,
   };
-}
-
-/** The final stage of the Dockerfile: what it declares about the image (continuations joined). */
-function dockerfileFinalStage(text: string) {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  const stage = lines.slice(lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true) + 1);
-  const declared = { workdir: '/', user: '', entrypoint: [] as string[], env: {} as Record<string, string>, labels: {} as Record<string, string>, copies: [] as string[] };
-  const pairs = (rest: string) => Object.fromEntries([...rest.matchAll(/([\w.]+)=("([^"]*)"|\S+)/g)].map((m) => [m[1]!, m[3] ?? m[2]!]));
-  for (const line of stage) {
-    const [, instruction, rest] = /^(\w+)\s+(.*)$/.exec(line)!;
-    switch (instruction!.toUpperCase()) {
-      case 'WORKDIR': declared.workdir = resolve(declared.workdir, rest!); break;
-      case 'USER': declared.user = rest!; break;
-      case 'ENTRYPOINT': declared.entrypoint = JSON.parse(rest!) as string[]; break;
-      case 'ENV': Object.assign(declared.env, pairs(rest!)); break;
-      case 'LABEL': Object.assign(declared.labels, pairs(rest!)); break;
-      case 'COPY': {
-        const args = rest!.split(/\s+/).filter((a) => !a.startsWith('--'));
-        const dest = resolve(declared.workdir, args.at(-1)!);
-        // `COPY a b ./` puts each source's name in the directory; `COPY dir ./x` makes x.
-        if (args.at(-1)!.endsWith('/')) declared.copies.push(...args.slice(0, -1).map((s) => join(dest, s.split('/').filter(Boolean).at(-1)!)));
-        else declared.copies.push(dest);
-        break;
-      }
-    }
-  }
-  return declared;
 }
 
 /** The packages `npm ci --omit=dev` installs at the top of node_modules, from the lock file. */
