@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { hostEnv } from './exec.ts';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { REPO_ROOT, type ClusterLayout } from './layout.ts';
 
 const BUILD_SCRIPT = resolve(REPO_ROOT, 'scripts/build-image.sh');
@@ -65,6 +65,7 @@ export async function ensureImage(layout: ClusterLayout, progress: (line: string
   const built = parseOciReference(stdout.trim().split('\n').at(-1) ?? '');
   if (built === undefined) throw new Error(`scripts/build-image.sh printed no oci: reference:\n${stdout}\n${stderr}`);
   // skopeo copies only the blobs the store lacks and moves the reference to this build.
+  await mkdir(imageStore(layout), { recursive: true });
   await run('skopeo', ['copy', '--quiet', `oci:${built.layout}:${built.reference}`, `oci:${imageStore(layout)}:${built.reference}`], { env: hostEnv(env) });
   const cached = stderr.includes('cached:');
   progress(`image ${built.reference} ${cached ? 'up to date' : 'built'} and in the cluster's store (${((performance.now() - started) / 1000).toFixed(1)}s)`);
