@@ -77,6 +77,8 @@ if [ ! -d "$debian" ]; then
     "$rootfs"/etc/resolv.conf "$rootfs"/etc/hostname "$rootfs"/etc/fstab "$rootfs"/dev/*
   printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/usr/sbin/nologin\n' > "$rootfs/etc/passwd"
   printf 'root:x:0:\nnonroot:x:65532:\n' > "$rootfs/etc/group"
+  # Without it glibc asks DNS before /etc/hosts, even for localhost.
+  printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$rootfs/etc/nsswitch.conf"
   mkdir -p "$rootfs"/{proc,sys,dev,root,home/nonroot,usr/local/bin}
   chown 65532:65532 "$rootfs/home/nonroot"
   chmod 1777 "$rootfs/tmp"
