@@ -207,7 +207,13 @@ onCluster('the Lull image on the local cluster', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: LULL_NS },
-      spec: { restartPolicy: 'Never', serviceAccountName: 'lull-webhook', containers: [{ name: 'lull', image, args: ['status', '-A'] }] },
+      // Lull's namespace enforces Pod Security `restricted`, as deploy/ labels it.
+      spec: {
+        restartPolicy: 'Never',
+        serviceAccountName: 'lull-webhook',
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{ name: 'lull', image, args: ['status', '-A'], securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+      },
     });
     await kubectl(['apply', '-f', '-'], [pod(broken, 'without-client'), pod(IMAGE, 'with-client')].map((p) => JSON.stringify(p)).join('\n'));
     const finished = (name: string) => waitFor(`${name} finished`, async () => {
