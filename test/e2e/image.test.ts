@@ -9,17 +9,18 @@ import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { imageStore } from '../cluster/image.ts';
 import { findImage } from '../cluster/kubelet/image-store.ts';
 import { clusterFiles, clusterLayout } from '../cluster/layout.ts';
 import { dockerfileFinalStage } from './support/dockerfile.ts';
 import { get } from './support/http.ts';
-import { installIsolated, REPO, run, type Installed } from './support/isolated-lull.ts';
-import { onCluster, waitFor } from './support/kube.ts';
+import { clusterKubectl, onCluster } from './support/kube.ts';
+import { REPO, run } from './support/kubectl.ts';
+import { installIsolated, type Installed } from './support/lull-from-deploy.ts';
+import { createNamespace } from './support/namespaces.ts';
+import { waitFor } from './support/wait.ts';
 
-const KUBECONFIG = inject('kubeconfig');
-const KUBECTL = inject('kubectl');
 const ID = randomBytes(3).toString('hex');
 const LULL_NS = `lull-e2e-image-${ID}`;
 const APPS_NS = `lull-e2e-image-apps-${ID}`;
@@ -28,11 +29,7 @@ const VERSION = (JSON.parse(readFileSync(resolve(REPO, 'package.json'), 'utf8'))
 const IMAGE = `ghcr.io/lull-dev/lull:${VERSION}`;
 const STORE = imageStore(clusterLayout());
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const r = await run(KUBECTL, args, { env: { ...process.env, KUBECONFIG }, ...(input !== undefined ? { input } : {}) });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const kubectl = clusterKubectl();
 
 const pidOf = (status: { containerID?: string } | undefined): number | undefined => {
   const m = /^lull-process:\/\/(\d+)$/.exec(status?.containerID ?? '');
@@ -124,10 +121,8 @@ onCluster('the Lull image on the local cluster', () => {
 
   beforeAll(async () => {
     if (!existsSync(join(STORE, 'index.json'))) throw new Error(`no image store at ${STORE}: cluster up builds and registers the image (scripts/build-image.sh needs mmdebstrap, umoci and skopeo)`);
-    installed = await installIsolated(KUBECTL, KUBECONFIG, { namespace: LULL_NS, suffix: `-e2e-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-image', `lull-${ID}.yaml`));
-    await kubectl(['create', 'namespace', APPS_NS]);
-    await kubectl(['label', 'namespace', APPS_NS, `${SCOPE.key}=${SCOPE.value}`, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
-    await waitFor(`the default ServiceAccount in ${APPS_NS}`, () => kubectl(['get', 'serviceaccount', 'default', '-n', APPS_NS]).then(() => true));
+    installed = await installIsolated(kubectl, { namespace: LULL_NS, suffix: `-e2e-${ID}`, selector: SCOPE }, resolve(REPO, '.lull', 'e2e-image', `lull-${ID}.yaml`));
+    await createNamespace(kubectl, APPS_NS, { [SCOPE.key]: SCOPE.value, 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
   });
 
   afterAll(async () => {
@@ -181,7 +176,7 @@ onCluster('the Lull image on the local cluster', () => {
 
   it('injects a sidecar that runs from the image as its non-root user, admitted under Pod Security restricted', async () => {
     // The namespace enforces `restricted`: a pod that is not is refused, so the admission below means something.
-    const refused = await run(KUBECTL, ['run', 'rooty', '-n', APPS_NS, '--image=node:24', '--restart=Never', '--command', '--', 'node', '-e', '1'], { env: { ...process.env, KUBECONFIG } });
+    const refused = await kubectl.run(['run', 'rooty', '-n', APPS_NS, '--image=node:24', '--restart=Never', '--command', '--', 'node', '-e', '1']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
 
