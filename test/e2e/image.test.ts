@@ -213,10 +213,12 @@ onCluster('the Lull image on the local cluster', () => {
     await kubectl(['apply', '-f', '-'], [pod(broken, 'without-client'), pod(IMAGE, 'with-client')].map((p) => JSON.stringify(p)).join('\n'));
     const finished = (name: string) => waitFor(`${name} finished`, async () => {
       const p = JSON.parse(await kubectl(['get', 'pod', name, '-n', LULL_NS, '-o', 'json']));
-      return p.status?.containerStatuses?.[0]?.state?.terminated as { exitCode: number } | undefined;
+      return p.status?.containerStatuses?.[0]?.state?.terminated as { exitCode: number; reason?: string; message?: string } | undefined;
     }, 120_000, 250);
     const [without, withClient] = await Promise.all([finished('without-client'), finished('with-client')]);
     expect(without.exitCode).not.toBe(0);
+    // It ran (its log says why it failed), rather than failing to start.
+    expect(without.reason, JSON.stringify(without)).toBe('Error');
     // The process kubelet has no log endpoint: its container logs are files (what `lull cluster logs` prints).
     const log = (name: string) => readFileSync(join(clusterFiles(clusterLayout()).podLogs, `${LULL_NS}_${name}`, 'lull.log'), 'utf8');
     expect(log('without-client')).toMatch(/Cannot find package '@kubernetes\/client-node'/);
