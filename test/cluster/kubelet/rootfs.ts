@@ -33,12 +33,15 @@ async function extract(path: string, compression: 'gzip' | 'zstd' | 'none', dir:
   const exited = new Promise<number | null>((done, fail) => { tar.once('error', fail); tar.once('close', done); });
   const source = createReadStream(path);
   const stages = compression === 'gzip' ? [createGunzip()] : compression === 'zstd' ? [createZstdDecompress()] : [];
-  await (pipeline as (...s: unknown[]) => Promise<void>)(source, ...stages, async function* (chunks: AsyncIterable<Buffer>) {
+  const fed = (pipeline as (...s: unknown[]) => Promise<void>)(source, ...stages, async function* (chunks: AsyncIterable<Buffer>) {
     yield* chunks;
     yield END_OF_ARCHIVE;
-  }, tar.stdin);
-  const code = await exited;
+  }, tar.stdin).catch((err: unknown) => err);
+  const [code, feedError] = await Promise.all([exited, fed]);
   if (code !== 0) throw new Error(`tar exited ${code} unpacking ${path}: ${stderr.trim()}`);
+  // A layer with its own end of archive: tar stops reading there and closes its input on what follows.
+  const closedEarly = (feedError as NodeJS.ErrnoException | undefined)?.code;
+  if (feedError !== undefined && closedEarly !== 'EPIPE' && closedEarly !== 'ERR_STREAM_PREMATURE_CLOSE') throw feedError;
 }
 
 /** OCI whiteouts (`.wh.name`) become overlayfs whiteouts (a 0/0 character device) in the unpacked layer. */
