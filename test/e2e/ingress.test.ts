@@ -5,16 +5,14 @@
 // The controller is a stand-in (support/slice-router.ts): none can be built here (docs/ingress.md).
 import { NetworkingV1Api } from '@kubernetes/client-node';
 import { request } from 'node:http';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { REPO_ROOT } from '../cluster/layout.ts';
+import { appService, fixtureApp } from './support/fixture-apps.ts';
 import { get } from './support/http.ts';
 import { clusterKubectl, kube, onCluster } from './support/kube.ts';
 import { pickEndpoints, startSliceRouter, type SliceRouter } from './support/slice-router.ts';
 import { startStack, type Stack } from './support/stack.ts';
 import { waitFor } from './support/wait.ts';
 
-const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
 const APP = 'front';
 const HOST = 'front.lull.test';
 const CLASS = 'lull-e2e-slices';
@@ -57,20 +55,7 @@ onCluster('an ingress controller in front of a sleeping app', () => {
   beforeAll(async () => {
     stack = await startStack({ scope: 'ingress', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-ing');
-    await stack.kubectl.apply({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: APP, namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '2s' } },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: APP } },
-        template: {
-          metadata: { labels: { app: APP } },
-          spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', FIXTURE, '--port', '8080', '--name', APP], ports: [{ name: 'http', containerPort: 8080 }] }] },
-        },
-      },
-    });
-    await stack.kubectl.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: ns }, spec: { selector: { app: APP }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    await stack.kubectl.apply(fixtureApp(APP, { namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '2s' } }), appService(APP, ns));
     await stack.kubectl.apply({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: CLASS }, spec: { controller: 'lull.dev/e2e-slice-router' } });
     await stack.kubectl.apply({
       apiVersion: 'networking.k8s.io/v1',

@@ -9,17 +9,16 @@ import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { REPO_ROOT } from '../cluster/layout.ts';
 import { dashboardQueries, DASHBOARD_PATH } from '../support/dashboard.ts';
+import { appService, fixtureApp } from './support/fixture-apps.ts';
 import { get } from './support/http.ts';
 import { clusterKubectl, kube, onCluster } from './support/kube.ts';
 import { freePort } from './support/lull-on-host.ts';
 import { startStack, type Stack } from './support/stack.ts';
 import { waitFor } from './support/wait.ts';
 
-const FIXTURE = resolve(REPO_ROOT, 'test/fixtures/http-app.ts');
 const APP = 'watched';
 const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
 
@@ -92,20 +91,7 @@ onCluster('Prometheus and the Grafana dashboard on the local cluster', () => {
   beforeAll(async () => {
     stack = await startStack({ scope: 'observability', kubectl: clusterKubectl() });
     ns = await stack.namespace('lull-e2e-obs');
-    await stack.kubectl.apply({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: APP, namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '2s' } },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: APP } },
-        template: {
-          metadata: { labels: { app: APP } },
-          spec: { containers: [{ name: 'app', image: 'node:24', command: ['node', FIXTURE, '--port', '8080', '--name', APP], ports: [{ name: 'http', containerPort: 8080 }] }] },
-        },
-      },
-    });
-    await stack.kubectl.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: APP, namespace: ns }, spec: { selector: { app: APP }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    await stack.kubectl.apply(fixtureApp(APP, { namespace: ns, annotations: { 'lull.dev/enabled': 'true', 'lull.dev/idle-after': '2s' } }), appService(APP, ns));
 
     const dir = mkdtempSync(join(tmpdir(), 'lull-prometheus-'));
     // JSON is YAML: Prometheus reads it as its config file.

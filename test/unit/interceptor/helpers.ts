@@ -6,6 +6,7 @@ import type { CoreV1Event, V1ConfigMap, V1Deployment, V1EndpointSlice, V1Pod } f
 import { pino } from 'pino';
 import { buildRouteRecord } from '../../../core/interceptor-contract.ts';
 import { KubeApiError } from '../../../core/kube-client.ts';
+import { startInterceptor, type RunningInterceptor } from '../../../interceptor/interceptor.ts';
 import type { ClusterApi, Watched } from '../../../interceptor/kube.ts';
 
 export const HOST = '127.0.0.1';
@@ -275,4 +276,37 @@ export function appPod(namespace: string, name: string, app: string, adminPort: 
     spec: { containers: [{ name: 'app' }], initContainers: [{ name: 'lull-sidecar', restartPolicy: 'Always', ports: [{ name: 'lull-admin', containerPort: adminPort }] }] },
     status,
   };
+}
+
+/** A port free now, anywhere or within `range` (an interceptor port must be in INTERCEPTOR_PORT_RANGE). */
+export async function freePort(range?: { first: number; last: number }): Promise<number> {
+  for (;;) {
+    const want = range ? range.first + Math.floor(Math.random() * (range.last - range.first)) : 0;
+    const s = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(want, HOST, () => resolve(true));
+    });
+    if (!ok) continue;
+    const port = (s.address() as AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    return port;
+  }
+}
+
+/** The whole interceptor in-process against `cluster`, with generous caps; the caller shuts it down. */
+export function startTestInterceptor(cluster: FakeCluster, caps: { maxHeld?: number; maxConnecting?: number } = {}): Promise<RunningInterceptor> {
+  return startInterceptor({
+    cluster: cluster.api(),
+    log: silentLog,
+    host: HOST,
+    adminPort: 0,
+    adminHost: HOST,
+    maxHeldTotal: caps.maxHeld ?? 10_000,
+    maxHeldPerNamespace: caps.maxHeld ?? 10_000,
+    maxConnecting: caps.maxConnecting ?? 64,
+    appLingerMs: 60_000,
+    source: { component: 'lull-interceptor', instance: 'test' },
+    probe: { retryMs: 2 },
+  });
 }

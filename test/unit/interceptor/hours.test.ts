@@ -1,29 +1,14 @@
 // Awake-hours at the interceptor: the whole interceptor in-process against a fake cluster; outside the
 // window, outside-hours: refuse answers 503 with Retry-After and never wakes, the default wakes as always.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { INTERCEPTOR_PORT_RANGE } from '../../../core/interceptor-contract.ts';
 import { HoursGate, outsideHoursRefusal } from '../../../interceptor/hours.ts';
-import { startInterceptor } from '../../../interceptor/interceptor.ts';
-import { appDeployment, appRoute, appSlice, bodyOf, exchange, FakeCluster, get, HOST, silentLog, statusOf } from './helpers.ts';
+import { appDeployment, appRoute, appSlice, bodyOf, exchange, FakeCluster, freePort, get, startTestInterceptor, statusOf } from './helpers.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function interceptorPort(): Promise<number> {
-  for (;;) {
-    const want = INTERCEPTOR_PORT_RANGE.first + Math.floor(Math.random() * (INTERCEPTOR_PORT_RANGE.last - INTERCEPTOR_PORT_RANGE.first));
-    const s = createServer();
-    const ok = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(false));
-      s.listen(want, HOST, () => resolve(true));
-    });
-    await new Promise((r) => s.close(r));
-    if (ok) return want;
-  }
-}
 
 const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
 /** A daily UTC window that opens two hours from now (whole minutes) and lasts one: closed now. */
@@ -33,24 +18,12 @@ function closedWindow(now = Date.now()): { hours: string; opensAt: number } {
 }
 
 async function sleepingApp(annotations: Record<string, string>) {
-  const port = await interceptorPort();
+  const port = await freePort(INTERCEPTOR_PORT_RANGE);
   const cluster = new FakeCluster();
   cluster.routes = [appRoute('ns', 'web', 'web', port)];
   cluster.deployments = [appDeployment('ns', 'web', 0, { 'lull.dev/replicas-before-sleep': '1', ...annotations })];
   cluster.slices = [appSlice('ns', 'web', [])];
-  const running = await startInterceptor({
-    cluster: cluster.api(),
-    log: silentLog,
-    host: HOST,
-    adminPort: 0,
-    adminHost: HOST,
-    maxHeldTotal: 100,
-    maxHeldPerNamespace: 100,
-    maxConnecting: 8,
-    appLingerMs: 60_000,
-    source: { component: 'lull-interceptor', instance: 'test' },
-    probe: { retryMs: 2 },
-  });
+  const running = await startTestInterceptor(cluster, { maxHeld: 100, maxConnecting: 8 });
   cleanups.push(() => running.shutdown(0, 0));
   await expect.poll(() => running.ports(), { interval: 5 }).toEqual([port]);
   return { port, cluster };

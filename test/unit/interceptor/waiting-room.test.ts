@@ -1,13 +1,12 @@
 // The waiting page in the whole interceptor, in-process, against a fake cluster and a real sidecar in
 // front of the fixture app: a browser gets the page at once and the wake starts; the page's poll is
 // answered when the app is ready; an API client to the same app is held and gets the app's answer.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { INTERCEPTOR_PORT_RANGE } from '../../../core/interceptor-contract.ts';
-import { startInterceptor, type RunningInterceptor } from '../../../interceptor/interceptor.ts';
+import type { RunningInterceptor } from '../../../interceptor/interceptor.ts';
 import { startSidecar } from '../../../sidecar/sidecar.ts';
 import { startHttpApp } from '../../fixtures/http-app.ts';
-import { appDeployment, appPod, appRoute, appSlice, bodyOf, exchange, FakeCluster, HOST, silentLog, statusOf } from './helpers.ts';
+import { appDeployment, appPod, appRoute, appSlice, bodyOf, exchange, FakeCluster, freePort, HOST, startTestInterceptor, statusOf } from './helpers.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -16,35 +15,8 @@ afterEach(async () => {
 
 const CHROME = 'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-Dest: document\r\n';
 
-async function freePort(range?: { first: number; last: number }): Promise<number> {
-  for (;;) {
-    const want = range ? range.first + Math.floor(Math.random() * (range.last - range.first)) : 0;
-    const s = createServer();
-    const ok = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(false));
-      s.listen(want, HOST, () => resolve(true));
-    });
-    if (!ok) continue;
-    const port = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
-    return port;
-  }
-}
-
 async function interceptor(cluster: FakeCluster): Promise<RunningInterceptor> {
-  const running = await startInterceptor({
-    cluster: cluster.api(),
-    log: silentLog,
-    host: HOST,
-    adminPort: 0,
-    adminHost: HOST,
-    maxHeldTotal: 10_000,
-    maxHeldPerNamespace: 10_000,
-    maxConnecting: 64,
-    appLingerMs: 60_000,
-    source: { component: 'lull-interceptor', instance: 'test' },
-    probe: { retryMs: 2 },
-  });
+  const running = await startTestInterceptor(cluster);
   cleanups.push(() => running.shutdown(0, 0));
   await expect.poll(() => running.notReady(), { interval: 5 }).toBeUndefined();
   return running;
