@@ -9,10 +9,18 @@
 //      against the fewest asks that can be exact for the traffic (each app's last request is 0.5 to
 //      1.5 s old when asked, so the earliest moment it could be idle comes that much sooner than a
 //      full period after the ask). Their sidecars are fakes on the host that report that trickle.
+//   3. the interceptor beside it (unless --no-interceptor): a real `lull interceptor` on the host
+//      (ports on 127.0.0.2), reading the route records the reconciler writes, probed on /readyz every
+//      second with a 1 s timeout as its Deployment's readiness probe is (bench/probe.ts, from a worker
+//      thread); missed and not-ready probes after it first answered ready, the slowest answer, its CPU
+//      and RSS (from /proc). Cold: started (ready, no record yet) before the reconciler, it opens a port
+//      per record as they are written. Warm: a new replica started with the reconciler, every record in
+//      place: how long until it is ready, and whether it stays so. It runs only during the settles.
 // Pods of the awake apps run nowhere: they are bound to a fake node (tainted, so nothing else lands
 // there) whose heartbeat this script keeps, and their status is written here with the node's address,
 // where one fake sidecar per app listens on its own admin port.
 //   node bench/reconciler.ts [--apps 5000] [--awake 500] [--idle-after 10s] [--rounds 3] [--window 60] [--keep]
+//                            [--no-interceptor] [--interceptor-port 19952]
 //   node bench/reconciler.ts --clean      removes what an interrupted run left behind
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,6 +34,7 @@ import { parseDuration } from '../core/duration.ts';
 import { isStatus, PATCH, type KubeClient } from '../core/kube-client.ts';
 import { ensureNamespace } from '../core/prerequisites.ts';
 import { benchKubeconfig, clusterOrExit } from './prerequisites.ts';
+import { startProbe, type Probe, type ProbeReport } from './probe.ts';
 import { clusterLayout, REPO_ROOT } from '../test/cluster/layout.ts';
 import { inject } from '../webhook/inject.ts';
 import { buildRouteRecord, formatInterceptorRoute, ROUTE_SELECTOR } from '../core/interceptor-contract.ts';
@@ -41,9 +50,12 @@ const { values: args } = parseArgs({
     window: { type: 'string', default: '60' },
     'admin-base': { type: 'string', default: '15000' },
     port: { type: 'string', default: '19951' },
+    interceptor: { type: 'boolean', default: true },
+    'interceptor-port': { type: 'string', default: '19952' },
     keep: { type: 'boolean', default: false },
     clean: { type: 'boolean', default: false },
   },
+  allowNegative: true,
 });
 const APPS = Number(args.apps);
 const AWAKE = Number(args.awake);
@@ -53,6 +65,10 @@ const ROUNDS = Number(args.rounds);
 const WINDOW_S = Number(args.window);
 const ADMIN_BASE = Number(args['admin-base']);
 const METRICS_PORT = Number(args.port);
+const INTERCEPTOR = args.interceptor;
+const INTERCEPTOR_ADMIN = Number(args['interceptor-port']);
+/** A loopback address of its own: 127.0.0.1 has the local cluster's components on ports in 20000-29999. */
+const INTERCEPTOR_HOST = '127.0.0.2';
 const PER_NAMESPACE = 500;
 /** The reconciler's default --workers. */
 const WORKERS = 8;
@@ -305,6 +321,53 @@ async function stopReconciler(child: ChildProcess): Promise<void> {
   await once(child, 'exit');
 }
 
+// ---- the interceptor under test ----------------------------------------------------------------
+
+interface InterceptorRun {
+  child: ChildProcess;
+  probe: Probe;
+}
+
+/** A real `lull interceptor` on the host, reading the route records the reconciler writes, probed from now on. */
+function startInterceptor(): InterceptorRun {
+  const child = spawn(
+    process.execPath,
+    [
+      resolve(REPO_ROOT, 'bin/lull.ts'),
+      'interceptor',
+      ...['--kubeconfig', kubeconfigPath, '--host', INTERCEPTOR_HOST, '--admin-port', String(INTERCEPTOR_ADMIN), '--namespace', 'lull-system'],
+      ...['--shutdown-delay', '0s', '--grace', '1s'],
+    ],
+    { env: { ...process.env, LULL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  return { child, probe: startProbe(`http://127.0.0.1:${INTERCEPTOR_ADMIN}/readyz`, child.pid!) };
+}
+
+async function stopInterceptor(run: InterceptorRun): Promise<ProbeReport> {
+  const report = await run.probe.report();
+  await run.probe.stop();
+  if (run.child.exitCode === null) {
+    run.child.kill('SIGTERM');
+    await once(run.child, 'exit');
+  }
+  return report;
+}
+
+/** Its port count from /metrics, read once a settle is over (a scrape is work the probes should not share). */
+async function interceptorListeners(): Promise<number | undefined> {
+  return new Promise((resolvePromise) => {
+    const req = request({ host: '127.0.0.1', port: INTERCEPTOR_ADMIN, path: '/metrics', agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolvePromise(Number(/^lull_interceptor_listeners (\d+)/m.exec(body)?.[1] ?? NaN)));
+    });
+    req.on('error', () => resolvePromise(undefined));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
 function metrics(): Promise<Map<string, number>> {
   return new Promise((resolvePromise, reject) => {
     const req = request({ host: '127.0.0.1', port: METRICS_PORT, path: '/metrics', agent: false, timeout: 5000 }, (res) => {
@@ -422,6 +485,8 @@ async function idleMemory(): Promise<Settle> {
 
 // ---- main --------------------------------------------------------------------------------------
 
+const describe = (p: ProbeReport) =>
+  `ready after ${p.readyAfterMs === undefined ? 'never' : secs(p.readyAfterMs)}, then ${p.misses} of ${p.probes} probes missed, ${p.notReady} not ready, slowest ${p.maxMs.toFixed(0)}ms; ${p.cpuS.toFixed(1)} s CPU, RSS ${p.rssMiB.toFixed(0)} MiB (peak ${p.peakRssMiB.toFixed(0)})`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
 const row = (label: string, xs: number[], fmt: (x: number) => string, extra = '') => console.log(`${label.padEnd(46)} median ${fmt(median(xs)).padStart(9)}   (${xs.map(fmt).join(' ')})${extra}`);
 
@@ -449,6 +514,7 @@ async function main(): Promise<void> {
   const beat = setInterval(() => void heartbeat().catch((err: Error) => console.error(`heartbeat: ${err.message}`)), 10_000);
   let sidecars: Server[] = [];
   let child: ChildProcess | undefined;
+  let icpt: InterceptorRun | undefined;
   try {
     await waitForClean();
     // The reconciler's Lease lives in lull-system (its --namespace); a fresh cluster has none.
@@ -462,20 +528,46 @@ async function main(): Promise<void> {
     const cold: Settle[] = [];
     const warm: Settle[] = [];
     const perMinute: number[] = [];
+    const icptCold: ProbeReport[] = [];
+    const icptWarm: ProbeReport[] = [];
     const sleeping = APPS - AWAKE;
     for (let r = 0; r < ROUNDS; r++) {
       baseline.push(await listBaseline());
       await unroute();
       raw.push(await rawWrites());
       await unroute();
+      // Cold: an interceptor already ready (no route record yet) follows the records as they are written.
+      if (INTERCEPTOR) {
+        icpt = startInterceptor();
+        while ((await icpt.probe.report()).readyAfterMs === undefined) {
+          if (icpt.child.exitCode !== null) throw new Error(`the interceptor exited (${icpt.child.exitCode})`);
+          await sleep(200);
+        }
+      }
       const c = await settle(sleeping);
       cold.push(c.result);
       await stopReconciler(c.child);
       console.error(`round ${r + 1}: raw writes ${secs(raw.at(-1)!)}, cold ${secs(c.result.ms)} (${c.result.sliceCreates} slices, ${c.result.cpuS.toFixed(1)} s CPU), ${c.result.rssMiB.toFixed(0)} MiB`);
+      if (icpt) {
+        const ports = await interceptorListeners();
+        icptCold.push(await stopInterceptor(icpt));
+        icpt = undefined;
+        console.error(`round ${r + 1}: interceptor, cold: ${describe(icptCold.at(-1)!)}; listening on ${ports} ports`);
+        // Warm: a new interceptor replica starts with every route record in place, as the reconciler restarts.
+        icpt = startInterceptor();
+      }
       const w = await settle(0);
       warm.push(w.result);
       child = w.child;
       console.error(`round ${r + 1}: warm ${secs(w.result.ms)}, ${w.result.rssMiB.toFixed(0)} MiB`);
+      if (icpt) {
+        // It may still be opening its ports when the reconciler is done: the settle ends when both are.
+        while ((await icpt.probe.report()).readyAfterMs === undefined && icpt.child.exitCode === null) await sleep(250);
+        const ports = await interceptorListeners();
+        icptWarm.push(await stopInterceptor(icpt));
+        icpt = undefined;
+        console.error(`round ${r + 1}: interceptor, warm: ${describe(icptWarm.at(-1)!)}; listening on ${ports} ports`);
+      }
       // Idle queries: after one idle period of warm-up, count what the sidecars are asked.
       await sleep(IDLE_MS + 2000);
       const before = totalAsked();
@@ -500,9 +592,22 @@ async function main(): Promise<void> {
     row('memory after a warm settle (RSS)', warm.map((s) => s.rssMiB), mib, `   +${(median(warm.map((s) => s.rssMiB)) - empty.rssMiB).toFixed(0)} MiB over no app`);
     row('JS heap used after a warm settle', warm.map((s) => s.heapMiB), mib, `   +${(median(warm.map((s) => s.heapMiB)) - empty.heapMiB).toFixed(0)} MiB over no app`);
     row(`idle queries per minute (${AWAKE} apps, ${IDLE_AFTER})`, perMinute, (x) => x.toFixed(0), `   ${(median(perMinute) / ideal).toFixed(2)}x one per idle period (${ideal.toFixed(0)}), ${(median(perMinute) / floor).toFixed(2)}x the exact floor for this traffic (${floor.toFixed(0)}); a 1 s poll loop: ${AWAKE * 60}`);
+    if (INTERCEPTOR) {
+      const all = [...icptCold, ...icptWarm];
+      const stayed = all.every((p) => p.readyAfterMs !== undefined && p.misses === 0 && p.notReady === 0);
+      console.log(`interceptor (readiness probed every 1 s, timeout 1 s, as its Deployment does), ${stayed ? 'STAYED READY' : 'DID NOT STAY READY'}:`);
+      for (const [label, runs] of [['during the cold settle', icptCold], ['restarted with the warm settle', icptWarm]] as const) {
+        row(`  ${label}: probes missed / not ready`, runs.map((p) => p.misses), (x) => x.toFixed(0), `   not ready ${runs.map((p) => p.notReady).join(' ')} of ${runs.map((p) => p.probes).join(' ')} probes`);
+        row(`  ${label}: slowest probe answer`, runs.map((p) => p.maxMs), (x) => `${x.toFixed(0)}ms`);
+        row(`  ${label}: CPU of the interceptor`, runs.map((p) => p.cpuS * 1000), secs);
+        row(`  ${label}: RSS at the end (peak)`, runs.map((p) => p.rssMiB), mib, `   peak ${runs.map((p) => mib(p.peakRssMiB)).join(' ')}`);
+      }
+      row('  restarted: ready after (all records listened on)', icptWarm.map((p) => p.readyAfterMs ?? NaN), secs);
+    }
   } finally {
     clearInterval(beat);
     if (child) await stopReconciler(child);
+    if (icpt) await stopInterceptor(icpt);
     for (const s of sidecars) s.close();
     if (!args.keep) {
       console.error('cleaning up');
