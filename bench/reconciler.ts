@@ -69,6 +69,8 @@ const INTERCEPTOR = args.interceptor;
 const INTERCEPTOR_ADMIN = Number(args['interceptor-port']);
 /** A loopback address of its own: 127.0.0.1 has the local cluster's components on ports in 20000-29999. */
 const INTERCEPTOR_HOST = '127.0.0.2';
+/** Probes a restarted interceptor answers at least, after its first ready answer. */
+const WARM_PROBES = 10;
 const PER_NAMESPACE = 500;
 /** The reconciler's default --workers. */
 const WORKERS = 8;
@@ -561,8 +563,8 @@ async function main(): Promise<void> {
       child = w.child;
       console.error(`round ${r + 1}: warm ${secs(w.result.ms)}, ${w.result.rssMiB.toFixed(0)} MiB`);
       if (icpt) {
-        // It may still be opening its ports when the reconciler is done: the settle ends when both are.
-        while ((await icpt.probe.report()).readyAfterMs === undefined && icpt.child.exitCode === null) await sleep(250);
+        // It may still be opening its ports when the reconciler is done: probed until ready, then 10 s more.
+        while ((await icpt.probe.report()).probes < WARM_PROBES && icpt.child.exitCode === null) await sleep(250);
         const ports = await interceptorListeners();
         icptWarm.push(await stopInterceptor(icpt));
         icpt = undefined;
